@@ -39,6 +39,12 @@ class LocalFrame:
         return np.asarray(lon, float), np.asarray(lat, float)
 
 
+def _dist2(seg: tuple[float, float, float, float, float], x: float, y: float) -> float:
+    ax, ay, dx, dy, len2 = seg
+    t = min(max(((x - ax) * dx + (y - ay) * dy) / len2, 0.0), 1.0)
+    return (ax + t * dx - x) ** 2 + (ay + t * dy - y) ** 2
+
+
 def _per_vertex(value: float | list[float], count: int) -> FloatArray:
     arr = np.asarray(value, float)
     return np.full(count, float(arr)) if arr.ndim == 0 else arr.copy()
@@ -91,6 +97,32 @@ class RiverFrame:
     def _segment_of(self, s: FloatArray) -> NDArray[np.intp]:
         k = np.searchsorted(self.vertex_s, s, side="right") - 1
         return np.clip(k, 0, len(self.seg_len) - 1)
+
+    def segment_near(self, x: float, y: float, hint: int) -> int:
+        """Index of the centerline segment nearest (x, y), searched outward from ``hint``.
+
+        Scalar and local on purpose: the twin asks once a second for the current's direction,
+        and the boat moves a few metres between asks, so a full projection would be wasted.
+        """
+        segs = self._segments_py
+        last = len(segs) - 1
+        k = min(max(hint, 0), last)
+        best = _dist2(segs[k], x, y)
+        while True:
+            moved = False
+            for j in (k - 1, k + 1):
+                if 0 <= j <= last:
+                    d = _dist2(segs[j], x, y)
+                    if d < best:
+                        best, k, moved = d, j, True
+            if not moved:
+                return k
+
+    @cached_property
+    def _segments_py(self) -> list[tuple[float, float, float, float, float]]:
+        len2 = np.maximum(self.seg_len**2, 1e-12)
+        return list(zip(self._a[:, 0].tolist(), self._a[:, 1].tolist(), self._d[:, 0].tolist(),
+                        self._d[:, 1].tolist(), len2.tolist()))
 
     # ---- conversions ------------------------------------------------------------------------
     def project(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:

@@ -1,0 +1,3 @@
+from riverpatrol.cli import app
+
+app(prog_name="riverpatrol")

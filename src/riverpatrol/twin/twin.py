@@ -1,0 +1,193 @@
+"""The river twin: river, traffic, boat, autopilot and sensors stepped on one clock.
+
+The hull and autopilot advance tick by tick (they feed back on each other); everything else, from
+the true field at the intake to sonar pings and camera frames, is computed per block of ticks in
+numpy, since none of it feeds back within a block. That split is what makes a patrol run at
+thousands of times real time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from riverpatrol.geo.angles import compass_deg
+from riverpatrol.scenario import Scenario
+from riverpatrol.twin.autopilot import RoverEmulation
+from riverpatrol.twin.boat import BoatDynamics, HullLimits
+from riverpatrol.twin.camera import ForwardCamera
+from riverpatrol.twin.field import TrueField
+from riverpatrol.twin.gnss import GnssModel
+from riverpatrol.twin.ranging import MIN_CM, RangingSensor
+from riverpatrol.twin.sonar import PipeMouth, SideScanSonar
+from riverpatrol.twin.sonde import SondeModel
+from riverpatrol.twin.traffic import Traffic
+from riverpatrol.twin.truth import TruthRecorder
+
+TICK_S = 0.1
+GNSS_EVERY = 2  # 5 Hz
+SONAR_EVERY = 2  # 5 pings/s
+CURRENT_EVERY = 10  # the current's direction is re-read once a second along the reach
+TRACK_EVERY = 10  # truth track at 1 Hz
+
+
+@dataclass(frozen=True)
+class TickBlock:
+    """True states over consecutive control ticks."""
+
+    ticks: NDArray[np.int64]
+    t: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    psi: NDArray[np.float64]
+    vx: NDArray[np.float64]
+    vy: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SensedBatch:
+    """What the boat's sensors report over one block: columns per record kind."""
+
+    positions: dict[str, NDArray[np.float64]]
+    sonde_t: NDArray[np.float64]
+    sonde: dict[str, NDArray[np.float64]]
+    scan_t: NDArray[np.float64]
+    scan_heading: NDArray[np.float64]
+    scans: NDArray[np.uint16]
+    scan_increment_deg: float
+    scan_min_cm: int
+    scan_max_cm: int
+    ping_t: NDArray[np.float64]
+    port: NDArray[np.uint8]
+    starboard: NDArray[np.uint8]
+    sonar_range_m: float
+    frame_size: tuple[int, int]
+    frame_t: list[float]
+    frames: list[bytes]
+
+
+class RiverTwin:
+    """One scenario's world. ``advance`` moves it on; ``sense`` says what the boat saw meanwhile."""
+
+    def __init__(self, scenario: Scenario, *, keyframe_s: float = 1.0) -> None:
+        self.scenario = scenario
+        self.river = river = scenario.river_frame()
+        seeds = np.random.SeedSequence(scenario.seed).spawn(4)
+        self.field = TrueField(scenario, river)
+        self.traffic = Traffic(scenario.obstacles, river.local)
+        hx, hy = river.local.to_xy(*scenario.boat.home)
+        hs, _ = river.to_river(hx, hy)
+        down = river.downstream_unit(hs)[0]
+        limits = HullLimits(max_speed_mps=scenario.boat.max_speed_mps)
+        self.boat = BoatDynamics(float(hx), float(hy), math.atan2(down[1], down[0]), limits)
+        self.autopilot = RoverEmulation(self.boat, river.local, (float(hx), float(hy)))
+        self._u = scenario.river.velocity_mps
+        sensors = scenario.sensors
+        self.gnss = GnssModel(sensors.gnss_sigma_m, river.local, np.random.default_rng(seeds[0]))
+        self.sonde = SondeModel(sensors.sonde, TICK_S, np.random.default_rng(seeds[1]))
+        self.ranging = RangingSensor(sensors.obstacle_ranging, river, self.traffic)
+        self._scan_every = max(1, round(1.0 / (sensors.obstacle_ranging.rate_hz * TICK_S)))
+        self.sonar = SideScanSonar(river, self._pipe_mouths(), np.random.default_rng(seeds[2]))
+        self.camera = ForwardCamera(
+            river,
+            circles=[o.circle for o in self.traffic.static if o.circle is not None],
+            polygons=[np.asarray(o.geometry.exterior.coords) for o in self.traffic.static if o.circle is None],
+            visible_outfalls=self._bank_points(submerged=False),
+        )
+        self._keyframe_every = max(1, round(keyframe_s / TICK_S))
+        self.truth = TruthRecorder(scenario, river, self.traffic, TRACK_EVERY)
+        self.tick = 0
+        self._current = (0.0, 0.0)
+        self._segment = 0
+        self._unit = [tuple(u) for u in river.downstream_unit(river.vertex_s[:-1]).tolist()]
+
+    @property
+    def time(self) -> float:
+        return self.tick * TICK_S
+
+    def _bank_points(self, submerged: bool) -> list[tuple[float, float]]:
+        points = []
+        for out in self.scenario.outfalls:
+            if out.submerged == submerged:
+                side = 1.0 if out.bank == "left" else -1.0
+                x, y = self.river.from_river(out.chainage_m, side * self.river.width_at(out.chainage_m) / 2.0)
+                points.append((float(x[0]), float(y[0])))
+        return points
+
+    def _pipe_mouths(self) -> list[PipeMouth]:
+        mouths = []
+        for (x, y), out in zip(self._bank_points(submerged=True), (o for o in self.scenario.outfalls if o.submerged)):
+            cx, cy = self.river.from_river(out.chainage_m, 0.0)
+            dx, dy = float(cx[0]) - x, float(cy[0]) - y
+            norm = math.hypot(dx, dy) or 1.0
+            mouths.append(PipeMouth(x=x, y=y, bank_inward=(dx / norm, dy / norm)))
+        return mouths
+
+    def advance(self, seconds: float) -> TickBlock:
+        """Step hull and autopilot for ``seconds`` of scenario time."""
+        count = max(1, round(seconds / TICK_S))
+        first = self.tick + 1
+        xs, ys, psis, vxs, vys = [], [], [], [], []
+        boat, pilot = self.boat, self.autopilot
+        for tick in range(first, first + count):
+            if tick % CURRENT_EVERY == 1:
+                self._current = self._current_at(boat.x, boat.y)
+            psi_cmd, v_cmd = pilot.update(tick * TICK_S)
+            boat.step(TICK_S, psi_cmd, v_cmd, *self._current)
+            xs.append(boat.x)
+            ys.append(boat.y)
+            psis.append(boat.psi)
+            vxs.append(boat.vx)
+            vys.append(boat.vy)
+        self.tick = first + count - 1
+        ticks = np.arange(first, first + count, dtype=np.int64)
+        block = TickBlock(ticks, ticks * TICK_S, np.array(xs), np.array(ys), np.array(psis), np.array(vxs), np.array(vys))
+        self.truth.observe(block.ticks, block.t, block.x, block.y)
+        return block
+
+    def _current_at(self, x: float, y: float) -> tuple[float, float]:
+        """The current at the boat: speed u along the downstream tangent of the nearest segment."""
+        self._segment = self.river.segment_near(x, y, self._segment)
+        ux, uy = self._unit[self._segment]
+        return ux * self._u, uy * self._u
+
+    def sense(self, block: TickBlock) -> SensedBatch:
+        """Everything the boat's sensors produced during ``block``."""
+        s, n = self.river.to_river(block.x, block.y)
+        truth = self.field.values(s, n, block.t)
+        sonde_ticks, sonde_values = self.sonde.sample(block.ticks, truth)
+        g = block.ticks % GNSS_EVERY == 0
+        positions = self.gnss.fixes(block.x[g], block.y[g], block.vx[g], block.vy[g], block.psi[g])
+        positions["t"] = block.t[g]
+        r = block.ticks % self._scan_every == 0
+        scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r])
+        p = block.ticks % SONAR_EVERY == 0
+        port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p])
+        frame_t, frames = [], []
+        for k in np.flatnonzero(block.ticks % self._keyframe_every == 0):
+            t = float(block.t[k])
+            hulls = [v.footprints(t)[0] for v in self.traffic.vessels]
+            frames.append(self.camera.render(t, float(block.x[k]), float(block.y[k]), float(block.psi[k]), hulls))
+            frame_t.append(t)
+        return SensedBatch(
+            positions=positions,
+            sonde_t=sonde_ticks * TICK_S,
+            sonde={name: sonde_values[:, i] for i, name in enumerate(self.sonde.channels)},
+            scan_t=block.t[r],
+            scan_heading=compass_deg(block.psi[r]),
+            scans=scans,
+            scan_increment_deg=self.ranging.increment_deg,
+            scan_min_cm=MIN_CM,
+            scan_max_cm=self.ranging.max_cm,
+            ping_t=block.t[p],
+            port=port,
+            starboard=starboard,
+            sonar_range_m=self.sonar.range_m,
+            frame_size=(self.camera.width, self.camera.height),
+            frame_t=frame_t,
+            frames=frames,
+        )
+

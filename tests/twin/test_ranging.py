@@ -25,7 +25,8 @@ def sensor(static: list[dict] | None = None, moving: list[dict] | None = None) -
 
 def scan(s: RangingSensor, x: float, y: float, psi: float, t: float = 0.0) -> np.ndarray:
     """One ring as plain ints (uint16 arithmetic would wrap in comparisons)."""
-    ring = s.scans(np.array([t]), np.array([x]), np.array([y]), np.array([psi]))[0]
+    chainage, _ = RIVER.to_river(x, y)
+    ring = s.scans(np.array([t]), np.array([x]), np.array([y]), np.array([psi]), chainage)[0]
     assert ring.dtype == np.uint16
     return ring.astype(int)
 
@@ -76,3 +77,17 @@ def test_moving_vessel_is_seen_where_it_is_at_that_time() -> None:
     assert early[near_corner] == 3001
     assert late[near_corner] == pytest.approx(np.hypot(15.0, 3.5) * 100, abs=10)
     assert late[0] == 3001  # the hull is 3.5 m to port of the bow line: not in the bow sector
+
+
+def test_a_close_bank_leaves_no_gaps_between_sectors() -> None:
+    """Outline points are discrete; close up, every sector that looks at the bank must still see it."""
+    for y in np.linspace(-11.0, -10.5, 6):  # 3.0 to 3.5 m from the right bank, sub-spacing offsets
+        ring = scan(sensor(), 200.0 + 0.13 * (y + 11.0), float(y), 0.0)
+        starboard = ring[3:34]  # 15° to 165° clockwise: every one of these rays meets the right bank
+        assert (starboard < 3001).all()
+        lateral = 14.0 + y
+        assert ring[18] == pytest.approx(lateral * 100, abs=3)
+        centre = np.arange(3, 34) * 5.0
+        nearest_angle = np.clip(90.0, centre - 2.5, centre + 2.5)  # the sector's ray closest to abeam
+        expected = lateral / np.sin(np.radians(nearest_angle))
+        assert np.all(starboard <= np.minimum(np.ceil(expected * 100) + 26, 3000))  # within half a spacing

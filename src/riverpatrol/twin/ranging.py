@@ -45,32 +45,41 @@ class RangingSensor:
         longest = max((max(v.length, v.beam) for v in self._vessels), default=0.0)
         self._edge_frac = np.linspace(0.0, 1.0, max(2, int(np.ceil(longest / SPACING_M))), endpoint=False)
 
-    def scans(self, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64], psi: NDArray[np.float64]) -> NDArray[np.uint16]:
-        """Distances (scans x sectors, uint16 cm) for poses (x, y, heading psi rad) at times t."""
-        clouds = [self._bank_window(x, y)]
+    def scans(self, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
+              psi: NDArray[np.float64], s: NDArray[np.float64]) -> NDArray[np.uint16]:
+        """Distances (scans x sectors, uint16 cm) for poses (x, y, heading psi rad, chainage s) at times t."""
+        clouds = [self._bank_window(s)]
         near = self._static_near(x, y)
         if near is not None:
             clouds.append(np.broadcast_to(near, (len(x), *near.shape)))
         for vessel in self._vessels:
-            clouds.append(self._hull_points(vessel.footprints(t)))
+            corners = vessel.footprints(t)
+            centre = corners.mean(axis=1)
+            if np.hypot(centre[:, 0] - x, centre[:, 1] - y).min() <= self.range_m + vessel.length:
+                clouds.append(self._hull_points(corners))
         cloud = np.concatenate(clouds, axis=1)
-        dx = cloud[..., 0] - x[:, None]
-        dy = cloud[..., 1] - y[:, None]
+        dx = np.subtract(cloud[..., 0], x[:, None], dtype=np.float32)
+        dy = np.subtract(cloud[..., 1], y[:, None], dtype=np.float32)
         dist = np.hypot(dx, dy)
-        clockwise = psi[:, None] - np.arctan2(dy, dx)
-        step = np.deg2rad(self.increment_deg)
-        sector = np.floor(clockwise / step + 0.5).astype(np.int64) % self.sectors
         keep = dist <= self.range_m
-        rows = np.broadcast_to(np.arange(len(x))[:, None], dist.shape)
-        best = np.full(len(x) * self.sectors, np.inf)
-        np.minimum.at(best, (rows[keep] * self.sectors + sector[keep]), dist[keep])
+        dist = dist[keep]
+        rows = np.broadcast_to(np.arange(len(x), dtype=np.int64)[:, None] * self.sectors, keep.shape)[keep]
+        step = np.float32(np.deg2rad(self.increment_deg))
+        clockwise = (np.broadcast_to(psi[:, None].astype(np.float32), keep.shape)[keep] - np.arctan2(dy[keep], dx[keep])) / step + np.float32(0.5)
+        # Each outline point stands for SPACING_M of outline: close up it spans several sectors.
+        spread = np.minimum(np.float32(SPACING_M / 2.0) / np.maximum(dist, np.float32(1e-3)), np.float32(np.pi / 2)) / step
+        lo = np.floor(clockwise - spread).astype(np.int64)
+        hi = np.floor(clockwise + spread).astype(np.int64)
+        best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
+        for k in range(int((hi - lo).max(initial=0)) + 1):
+            part = lo + k <= hi
+            np.minimum.at(best, rows[part] + (lo[part] + k) % self.sectors, dist[part])
         cm = np.where(np.isfinite(best), np.clip(np.round(best * 100.0), MIN_CM, self.max_cm), self.max_cm + 1)
         return cm.astype(np.uint16).reshape(len(x), self.sectors)
 
-    def _bank_window(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _bank_window(self, s: NDArray[np.float64]) -> NDArray[np.float64]:
         """Bank points within range along the river of each pose, padded to one width."""
-        s, _ = self._river.to_river(x, y)
-        reach = self.range_m + float(self._river.widths.max())
+        reach = self.range_m + float(self._river.widths.max()) / 2.0
         lo = np.searchsorted(self._bank_s, s - reach)
         hi = np.searchsorted(self._bank_s, s + reach)
         width = int(max(1, (hi - lo).max()))

@@ -163,7 +163,7 @@ class RiverTwin:
         positions = self.gnss.fixes(block.x[g], block.y[g], block.vx[g], block.vy[g], block.psi[g])
         positions["t"] = block.t[g]
         r = block.ticks % self._scan_every == 0
-        scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r])
+        scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r], s[r])
         p = block.ticks % SONAR_EVERY == 0
         port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p])
         frame_t, frames = [], []

@@ -95,11 +95,12 @@ def simulate(
         limit_s = scenario.boat.endurance_s
         while twin.time < limit_s:
             block = twin.advance(block_s)
-            _write(log, twin.sense(block), counts)
-            for event in pilot.events():
-                log.event(event.t, event.kind, **event.detail)
-                counts["event"] += 1
-                complete |= event.kind == "mission_complete"
+            events = pilot.events()
+            with log.batch():
+                _write(log, twin.sense(block), counts)
+                log.events([(e.t, e.kind, e.detail) for e in events])
+            counts["event"] += len(events)
+            complete |= any(e.kind == "mission_complete" for e in events)
             if progress:
                 progress(twin.time, expected_s)
             if complete:

@@ -247,3 +247,18 @@ def test_log_of_a_killed_writer_holds_whole_batches(tmp_path: Path) -> None:
         assert n_pings % 20 == 0 and batches - 1 <= n_pings // 20 <= batches
         expected = np.repeat(np.arange(n_pings // 20) % 256, 20)
         np.testing.assert_array_equal(pings["port"], np.repeat(expected[:, None], 500, axis=1))
+
+
+def test_a_batch_commits_every_kind_together_or_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    with PatrolLogWriter(path, {}) as writer:
+        with writer.batch():
+            write_position_batch(writer, 0)
+            writer.event(1.0, "kept")
+        with pytest.raises(ValueError), writer.batch():
+            write_position_batch(writer, 1)
+            writer.event(2.0, "lost")
+            writer.positions([3.0], [1.0], [2.0], [0.0], [0.0], [float("inf")] * 2)  # wrong length
+    with PatrolLog(path) as log:
+        assert log.count("position") == BATCH
+        assert [e.kind for e in log.records("event")] == ["kept"]

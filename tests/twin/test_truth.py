@@ -8,6 +8,7 @@ import pytest
 from riverpatrol.scenario import parse_scenario
 from riverpatrol.twin.traffic import Traffic
 from riverpatrol.twin.truth import TruthRecorder
+from riverpatrol.twin.twin import TickBlock
 
 
 def scenario_dict() -> dict:
@@ -33,7 +34,8 @@ def recorder(extra_static: list | None = None) -> TruthRecorder:
 
 def feed(rec: TruthRecorder, x: np.ndarray, y: np.ndarray, first_tick: int = 1) -> None:
     ticks = np.arange(first_tick, first_tick + len(x))
-    rec.observe(ticks, ticks * 0.1, x, y)
+    zeros = np.zeros(len(x))
+    rec.observe(TickBlock(ticks, ticks * 0.1, x, y, zeros, zeros, zeros, *rec._river.project(x, y)))
 
 
 def test_one_episode_is_one_collision_even_across_blocks() -> None:

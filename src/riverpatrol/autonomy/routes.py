@@ -32,7 +32,9 @@ def _bank_pass(river: RiverFrame, start: float, end: float, side: int, offset: f
 
 def plan_route(river: RiverFrame, pattern: str, start: float, end: float | None, bank_offset_m: float) -> NDArray[np.float64]:
     """Route points (local metres) from the start chainage and back, before the return home."""
-    end = river.length if end is None else end
+    # Keep clear of the reach's end cross-sections as of the banks: the water stops there too.
+    start = max(start, bank_offset_m)
+    end = min(river.length if end is None else end, river.length - bank_offset_m)
     if pattern == "outfall-survey":
         down = _bank_pass(river, start, end, -1, bank_offset_m)
         up = _bank_pass(river, end, start, +1, bank_offset_m)

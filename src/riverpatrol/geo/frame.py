@@ -126,33 +126,58 @@ class RiverFrame:
 
     # ---- conversions ------------------------------------------------------------------------
     def project(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
-        """(s, n) of local points, plus whether each foot falls inside the reach (not past an end)."""
+        """(s, n) of local points, plus whether each foot falls inside the reach (not past an end).
+
+        Only segments near the points' bounding box are tried first (a track covers a few of them);
+        points that find none within the river's width are projected onto every segment. Either way
+        the answer is the nearest segment's, as if all were tried.
+        """
         px = np.atleast_1d(np.asarray(x, float)).ravel()
         py = np.atleast_1d(np.asarray(y, float)).ravel()
-        s = np.empty(px.size)
-        n = np.empty(px.size)
-        inside = np.empty(px.size, bool)
-        ax, ay = self._a[:, 0], self._a[:, 1]
-        dx, dy = self._d[:, 0], self._d[:, 1]
-        len2 = np.maximum(self.seg_len**2, 1e-12)
+        s, n, inside = np.empty(px.size), np.empty(px.size), np.empty(px.size, bool)
+        if px.size == 0:
+            return s, n, inside
+        margin = float(self.widths.max())
+        lo_x, hi_x, lo_y, hi_y = px.min() - margin, px.max() + margin, py.min() - margin, py.max() + margin
+        ends = self._a + self._d
+        near = ~((np.maximum(self._a[:, 0], ends[:, 0]) < lo_x) | (np.minimum(self._a[:, 0], ends[:, 0]) > hi_x)
+                 | (np.maximum(self._a[:, 1], ends[:, 1]) < lo_y) | (np.minimum(self._a[:, 1], ends[:, 1]) > hi_y))
+        candidates = np.flatnonzero(near)
+        far = np.ones(px.size, bool)
+        if candidates.size:
+            dist = self._project_onto(candidates, px, py, s, n, inside)
+            far = dist > margin  # a segment outside the box could be nearer: try them all
+        if far.any():
+            idx = np.flatnonzero(far)
+            sub_s, sub_n, sub_in = np.empty(idx.size), np.empty(idx.size), np.empty(idx.size, bool)
+            self._project_onto(np.arange(len(self.seg_len)), px[idx], py[idx], sub_s, sub_n, sub_in)
+            s[idx], n[idx], inside[idx] = sub_s, sub_n, sub_in
+        return s, n, inside
+
+    def _project_onto(self, segs: NDArray[np.intp], px: FloatArray, py: FloatArray,
+                      s: FloatArray, n: FloatArray, inside: NDArray[np.bool_]) -> FloatArray:
+        """Nearest-segment projection over ``segs`` (ascending, so ties go to the first segment)."""
+        ax, ay = self._a[segs, 0], self._a[segs, 1]
+        dx, dy = self._d[segs, 0], self._d[segs, 1]
+        len2 = np.maximum(self.seg_len[segs] ** 2, 1e-12)
         last = len(self.seg_len) - 1
+        best = np.empty(px.size)
         for lo in range(0, px.size, _CHUNK):
             qx = px[lo : lo + _CHUNK, None]
             qy = py[lo : lo + _CHUNK, None]
             raw = ((qx - ax) * dx + (qy - ay) * dy) / len2
             t = np.clip(raw, 0.0, 1.0)
-            fx = ax + dx * t - qx
-            fy = ay + dy * t - qy
-            dist = np.hypot(fx, fy)
-            k = np.argmin(dist, axis=1)
-            rows = np.arange(k.size)
-            tk = t[rows, k]
-            s[lo : lo + _CHUNK] = self.vertex_s[k] + tk * self.seg_len[k]
-            cross = dx[k] * (qy[:, 0] - ay[k]) - dy[k] * (qx[:, 0] - ax[k])
-            n[lo : lo + _CHUNK] = np.copysign(dist[rows, k], cross)
-            rk = raw[rows, k]
-            inside[lo : lo + _CHUNK] = ~(((k == 0) & (rk < 0.0)) | ((k == last) & (rk > 1.0)))
-        return s, n, inside
+            dist = np.hypot(ax + dx * t - qx, ay + dy * t - qy)
+            j = np.argmin(dist, axis=1)
+            rows = np.arange(j.size)
+            k = segs[j]
+            s[lo : lo + _CHUNK] = self.vertex_s[k] + t[rows, j] * self.seg_len[k]
+            cross = dx[j] * (qy[:, 0] - ay[j]) - dy[j] * (qx[:, 0] - ax[j])
+            best[lo : lo + _CHUNK] = dist[rows, j]
+            n[lo : lo + _CHUNK] = np.copysign(dist[rows, j], cross)
+            rj = raw[rows, j]
+            inside[lo : lo + _CHUNK] = ~(((k == 0) & (rj < 0.0)) | ((k == last) & (rj > 1.0)))
+        return best
 
     def to_river(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
         s, n, _ = self.project(x, y)
@@ -174,9 +199,13 @@ class RiverFrame:
         return inside & (np.abs(n) <= self.width_at(s) / 2.0)
 
     def bank_clearance(self, x: ArrayLike, y: ArrayLike) -> FloatArray:
-        """Distance from each point to the nearer bank (negative on land or past an end)."""
-        s, n, inside = self.project(x, y)
-        clearance = self.width_at(s) / 2.0 - np.abs(n)
+        """Distance from each point to the edge of the water (negative on land or past an end)."""
+        return self.water_clearance(*self.project(x, y))
+
+    def water_clearance(self, s: FloatArray, n: FloatArray, inside: NDArray[np.bool_]) -> FloatArray:
+        """Distance to the edge of the water from projected points: the nearer bank, or the
+        cross-section at either end of the reach, where the spec's water stops too."""
+        clearance = np.minimum(self.width_at(s) / 2.0 - np.abs(n), np.minimum(s, self.length - s))
         return np.where(inside, clearance, -np.abs(clearance) - 1e-9)
 
     # ---- banks and water --------------------------------------------------------------------
@@ -198,13 +227,20 @@ class RiverFrame:
                 pts.append(self._outer_arc(k, side, spacing_m))
         xy = np.concatenate(pts)
         s, n, _ = self.project(xy[:, 0], xy[:, 1])
-        on_bank = (side * n) >= self.width_at(s) / 2.0 - 1e-6
-        return BankGeometry(xy=xy[on_bank], s=s[on_bank])
+        on_bank = np.abs(side * n - self.width_at(s) / 2.0) <= 1e-6
+        xy, s = xy[on_bank], s[on_bank]
+        # Where two segments' offsets meet (an inner corner, nearly collinear segments) both may leave a
+        # point within rounding of the meeting point, or a hair behind it: keep one, or the bank is not simple.
+        step = np.diff(s)
+        gap = np.hypot(*np.diff(xy, axis=0).T)
+        ahead = np.concatenate([[True], ((step >= 0.0) | (step < -spacing_m)) & (gap > 1e-6 * spacing_m)])
+        return BankGeometry(xy=xy[ahead], s=s[ahead])
 
     def _outer_arc(self, k: int, side: int, spacing_m: float) -> FloatArray:
         """Arc points round vertex k+1 on the outer side of the bend, empty on the inner side."""
         n0, n1 = side * self._left_normal[k], side * self._left_normal[k + 1]
-        turn = float(np.cross(self._unit[k], self._unit[k + 1]))
+        (ux0, uy0), (ux1, uy1) = self._unit[k], self._unit[k + 1]
+        turn = float(ux0 * uy1 - uy0 * ux1)  # z of the 2-D cross product (np.cross of 2-vectors is deprecated)
         if side * turn >= 0:  # this bank is on the inner side (or the reach is straight here)
             return np.empty((0, 2))
         a0, a1 = np.arctan2(n0[1], n0[0]), np.arctan2(n1[1], n1[0])

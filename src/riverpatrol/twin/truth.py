@@ -6,7 +6,7 @@ Clearance is checked at every control tick (10 Hz).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,6 +14,9 @@ from numpy.typing import NDArray
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.traffic import Traffic
+
+if TYPE_CHECKING:
+    from riverpatrol.twin.twin import TickBlock
 
 BANK = "bank"
 
@@ -33,15 +36,16 @@ class TruthRecorder:
         self.min_clearance = np.inf
         self.duration = 0.0
 
-    def observe(self, ticks: NDArray[np.int64], t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]) -> None:
-        keep = ticks % self._track_every == 0
+    def observe(self, block: TickBlock) -> None:
+        t, x, y = block.t, block.x, block.y
+        keep = block.ticks % self._track_every == 0
         self._track.append(np.column_stack([t[keep], x[keep], y[keep]]))
         px = np.concatenate([[self._last[0]], x]) if self._last else x
         py = np.concatenate([[self._last[1]], y]) if self._last else y
         self._length += float(np.hypot(np.diff(px), np.diff(py)).sum())
         self._last = (float(x[-1]), float(y[-1]))
         self.duration = float(t[-1])
-        gaps = {BANK: self._river.bank_clearance(x, y)}
+        gaps = {BANK: self._river.water_clearance(block.s, block.n, block.inside)}
         gaps.update(self._traffic.clearances(t, x, y))
         for name, gap in gaps.items():
             clearance = gap - self._radius

@@ -45,6 +45,9 @@ class TickBlock:
     psi: NDArray[np.float64]
     vx: NDArray[np.float64]
     vy: NDArray[np.float64]
+    s: NDArray[np.float64]  # river coordinates of the true positions
+    n: NDArray[np.float64]
+    inside: NDArray[np.bool_]  # not past either end of the reach
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,9 @@ class RiverTwin:
             vys.append(boat.vy)
         self.tick = first + count - 1
         ticks = np.arange(first, first + count, dtype=np.int64)
-        block = TickBlock(ticks, ticks * TICK_S, np.array(xs), np.array(ys), np.array(psis), np.array(vxs), np.array(vys))
-        self.truth.observe(block.ticks, block.t, block.x, block.y)
+        x, y = np.array(xs), np.array(ys)
+        block = TickBlock(ticks, ticks * TICK_S, x, y, np.array(psis), np.array(vxs), np.array(vys), *self.river.project(x, y))
+        self.truth.observe(block)
         return block
 
     def _current_at(self, x: float, y: float) -> tuple[float, float]:
@@ -156,22 +160,22 @@ class RiverTwin:
 
     def sense(self, block: TickBlock) -> SensedBatch:
         """Everything the boat's sensors produced during ``block``."""
-        s, n = self.river.to_river(block.x, block.y)
-        truth = self.field.values(s, n, block.t)
+        truth = self.field.values(block.s, block.n, block.t)
         sonde_ticks, sonde_values = self.sonde.sample(block.ticks, truth)
         g = block.ticks % GNSS_EVERY == 0
         positions = self.gnss.fixes(block.x[g], block.y[g], block.vx[g], block.vy[g], block.psi[g])
         positions["t"] = block.t[g]
         r = block.ticks % self._scan_every == 0
-        scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r], s[r])
+        scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r], block.s[r])
         p = block.ticks % SONAR_EVERY == 0
-        port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p])
-        frame_t, frames = [], []
-        for k in np.flatnonzero(block.ticks % self._keyframe_every == 0):
-            t = float(block.t[k])
-            hulls = [v.footprints(t)[0] for v in self.traffic.vessels]
-            frames.append(self.camera.render(t, float(block.x[k]), float(block.y[k]), float(block.psi[k]), hulls))
-            frame_t.append(t)
+        port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p], s=block.s[p], n=block.n[p])
+        keyframes = np.flatnonzero(block.ticks % self._keyframe_every == 0)
+        frame_t = block.t[keyframes].tolist()
+        hulls = [v.footprints(block.t[keyframes]) for v in self.traffic.vessels]
+        frames = [
+            self.camera.render(t, float(block.x[k]), float(block.y[k]), float(block.psi[k]), [h[i] for h in hulls])
+            for i, (k, t) in enumerate(zip(keyframes, frame_t))
+        ]
         return SensedBatch(
             positions=positions,
             sonde_t=sonde_ticks * TICK_S,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 
 from riverpatrol.patrollog import PatrolLogError
 from riverpatrol.scenario import PARAMETERS, Scenario, ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from riverpatrol.simulate import SimulationResult
 
 app = typer.Typer(help="River patrol by autonomous surface vessels.", no_args_is_help=True, add_completion=False)
 twin_app = typer.Typer(help="The river twin: the simulator of river, traffic, boat and sensors.", no_args_is_help=True)
@@ -40,7 +43,8 @@ def _scenario(path: Path) -> Scenario:
         _fail(f"{exc.source}: invalid scenario\n" + "\n".join(f"  {p}" for p in exc.problems))
 
 
-def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None, overwrite: bool) -> "SimulationResult":
+def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None, overwrite: bool,
+         max_log_mb: float | None = None) -> SimulationResult:
     from riverpatrol.simulate import simulate
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"), TimeElapsedColumn())
@@ -51,7 +55,8 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
             bar.update(task, completed=min(now / max(expected, 1.0), 0.99), clock=f"{now:7.0f} s scenario time")
 
         try:
-            result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite, progress=tick)
+            result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
+                              max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6), progress=tick)
         except FileExistsError as exc:
             _fail(f"{exc} (pass --overwrite to replace it)")
         except PatrolLogError as exc:
@@ -60,7 +65,7 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
     return result
 
 
-def _summary(result: "SimulationResult") -> None:
+def _summary(result: SimulationResult) -> None:
     truth = result.truth
     table = Table(title="Patrol summary", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -85,11 +90,12 @@ def simulate(
     speedup: Annotated[float | None, typer.Option("--speedup", min=0.01, help="Pace scenario time at N x real time.")] = None,
     keyframe_interval: Annotated[float | None, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes (default 5 fast, 1 paced).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing log in OUT.")] = False,
+    max_log_mb: Annotated[float | None, typer.Option("--max-log-mb", min=0.1, help="Cap the log's size, as a small SD card would.")] = None,
 ) -> None:
     """Run a scenario's patrol in the twin, writing the patrol log and the twin's truth."""
     if fast and speedup is not None:
         _fail("--fast and --speedup exclude each other")
-    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite)
+    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb)
     _summary(result)
 
 

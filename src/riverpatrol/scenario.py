@@ -39,7 +39,7 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # json reads NaN/Infinity
 
 
 class River(_Strict):
@@ -113,7 +113,7 @@ class Sonde(_Strict):
 class ObstacleRanging(_Strict):
     max_range_m: Annotated[float, Field(gt=0, le=600)] = 30.0
     sector_deg: Annotated[float, Field(ge=5, le=90)] = 5.0
-    rate_hz: Annotated[float, Field(gt=0, le=50)] = 10.0
+    rate_hz: Annotated[float, Field(gt=0, le=10)] = 10.0
 
 
 class Sensors(_Strict):
@@ -186,11 +186,48 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, [_describe(err) for err in exc.errors()]) from None
+        raise ScenarioError(source, [_describe(err) for err in _drop_wrong_branches(exc.errors())]) from None
     problems = _semantic_problems(scenario)
     if problems:
         raise ScenarioError(source, problems)
     return scenario
+
+
+def _is_branch_tag(item: object) -> bool:
+    """pydantic's union-branch tags in an error's loc: not keys of the file."""
+    return isinstance(item, str) and (
+        item in ("circle", "polygon", "float", "list[...]", "list[constrained-float]", "constrained-float")
+        or item.startswith(("list[", "function-"))
+    )
+
+
+_WRONG_TYPE = {"float_type": "a number", "list_type": "a list", "int_type": "an integer",
+               "string_type": "a string", "bool_type": "true or false", "dict_type": "an object"}
+
+
+def _drop_wrong_branches(errors: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """A failed ``number | list`` union yields one error per branch; keep only the branch the input
+    was meant for (``width_m: [1, -1]`` must not also say "should be a valid number"). When every
+    branch failed on the type alone, merge them into one "must be a number or a list"."""
+    def key(err: dict) -> tuple[object, ...]:  # type: ignore[type-arg]
+        return tuple(item for item in err["loc"] if not _is_branch_tag(item))
+
+    def wrong_branch(err: dict) -> bool:  # type: ignore[type-arg]
+        return err["type"] in _WRONG_TYPE and bool(err["loc"]) and _is_branch_tag(err["loc"][-1])
+
+    kept: list[dict] = []  # type: ignore[type-arg]
+    merged: dict[tuple[object, ...], dict] = {}  # type: ignore[type-arg]
+    for err in errors:
+        if not wrong_branch(err):
+            kept.append(err)
+        elif not any(key(other)[: len(key(err))] == key(err) and not wrong_branch(other) for other in errors):
+            if key(err) not in merged:
+                merged[key(err)] = {"loc": key(err), "type": "wrong_type", "msg": "must be"}
+                kept.append(merged[key(err)])
+            else:
+                merged[key(err)]["msg"] += " or"
+            merged[key(err)]["msg"] += " " + _WRONG_TYPE[err["type"]]
+    return kept
 
 
 def _describe(err: dict) -> str:  # type: ignore[type-arg]
@@ -198,9 +235,8 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
     for item in err["loc"]:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("circle", "polygon", "float", "list[...]", "list[constrained-float]",
-                      "constrained-float") or str(item).startswith(("list[", "function-")):
-            continue  # pydantic's union-branch tags, not keys of the file
+        elif _is_branch_tag(item):
+            continue
         else:
             parts.append(("." if parts else "") + str(item))
     path = "".join(parts) or "(top level)"

@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from riverpatrol.autonomy.routes import mission_items, plan_route
-from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.twin import SensedBatch, RiverTwin
@@ -50,7 +49,6 @@ class SimulationResult:
 def log_metadata(scenario: Scenario) -> dict[str, Any]:
     """What a real boat would carry: its river map, hydrology, instruments, home. No truth."""
     return {
-        "scenario": scenario.name,
         "source": "riverpatrol twin",
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "river": scenario.river.model_dump(),
@@ -67,6 +65,7 @@ def simulate(
     speedup: float | None = None,
     keyframe_s: float | None = None,
     overwrite: bool = False,
+    max_log_bytes: int | None = None,
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can."""
@@ -79,13 +78,13 @@ def simulate(
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
     pilot = DirectAutopilot(twin.autopilot)
-    river = RiverFrame(scenario.river.centerline, scenario.river.width_m, scenario.river.depth_m)
+    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
     m = scenario.mission
     route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
     expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     complete = False
-    with PatrolLogWriter(log_path, log_metadata(scenario)) as log:
+    with PatrolLogWriter(log_path, log_metadata(scenario), max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
         pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
         pilot.arm()

@@ -31,14 +31,17 @@ DEFAULT_PARAMS: dict[str, float] = {
 }
 
 
-@dataclass
 class _Leg:
-    ax: float
-    ay: float
-    bx: float
-    by: float
-    speed: float
-    corner_speed: float  # speed at which to arrive, given the turn onto the next leg
+    """A straight track from (ax, ay) to (bx, by), its unit direction and length worked out once."""
+
+    __slots__ = ("ax", "ay", "bx", "by", "ux", "uy", "length", "speed", "corner_speed")
+
+    def __init__(self, ax: float, ay: float, bx: float, by: float, speed: float, corner_speed: float) -> None:
+        self.ax, self.ay, self.bx, self.by = ax, ay, bx, by
+        self.length = math.hypot(bx - ax, by - ay)
+        self.ux, self.uy = ((bx - ax) / self.length, (by - ay) / self.length) if self.length > 1e-6 else (0.0, 0.0)
+        self.speed = speed
+        self.corner_speed = corner_speed  # speed at which to arrive, given the turn onto the next leg
 
 
 @dataclass
@@ -132,30 +135,28 @@ class RoverEmulation:
 
     def _follow_leg(self, leg: _Leg) -> tuple[float, float]:
         boat = self.boat
-        ex, ey = leg.bx - leg.ax, leg.by - leg.ay
-        seg = math.hypot(ex, ey)
-        rx, ry = boat.x - leg.bx, boat.y - leg.by
+        x, y, v = boat.x, boat.y, boat.v
+        rx, ry = x - leg.bx, y - leg.by
         dist = math.hypot(rx, ry)
-        if seg > 1e-6:
-            ex, ey = ex / seg, ey / seg
-            along = (boat.x - leg.ax) * ex + (boat.y - leg.ay) * ey
-        else:
-            ex, ey, along = 0.0, 0.0, 0.0
-        turn_radius = boat.v * boat.v / (self.params["TURN_MAX_G"] * GRAVITY)
-        if dist <= max(self.params["WP_RADIUS"], turn_radius) or (seg > 1e-6 and along >= seg):
+        along = (x - leg.ax) * leg.ux + (y - leg.ay) * leg.uy
+        wp_radius = self.params["WP_RADIUS"]
+        turn_radius = v * v / (self.params["TURN_MAX_G"] * GRAVITY)
+        if dist <= wp_radius or dist <= turn_radius or (leg.length > 1e-6 and along >= leg.length):
             self._leg_done(leg)
             if self._leg is not None:
                 return self._follow_leg(self._leg)
             return self._hold_station(*self._loiter) if self._loiter else (boat.psi, 0.0)
-        look = max(4.0, 2.5 * boat.v)
-        ahead = min(along + look, seg)
-        tx, ty = leg.ax + ex * ahead - boat.x, leg.ay + ey * ahead - boat.y
-        if ahead >= seg or seg <= 1e-6:
+        ahead = along + (4.0 if v < 1.6 else 2.5 * v)  # look-ahead distance along the track
+        if ahead >= leg.length:
             tx, ty = -rx, -ry
+        else:
+            tx, ty = leg.ax + leg.ux * ahead - x, leg.ay + leg.uy * ahead - y
         norm = math.hypot(tx, ty) or 1.0
         # Slow for the corner ahead (to a stop at the last point), as Rover limits lateral acceleration.
-        reach = max(dist - self.params["WP_RADIUS"], 0.0)
-        speed = min(leg.speed, math.sqrt(leg.corner_speed**2 + 2.0 * CORNER_DECEL_MPS2 * reach))
+        reach = dist - wp_radius if dist > wp_radius else 0.0
+        speed = math.sqrt(leg.corner_speed * leg.corner_speed + 2.0 * CORNER_DECEL_MPS2 * reach)
+        if speed > leg.speed:
+            speed = leg.speed
         return self._steer(tx / norm * speed, ty / norm * speed)
 
     def _hold_station(self, x: float, y: float) -> tuple[float, float]:

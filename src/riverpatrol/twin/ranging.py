@@ -17,6 +17,8 @@ from riverpatrol.scenario import ObstacleRanging
 from riverpatrol.twin.traffic import Traffic
 
 SPACING_M = 0.5  # outline sampling: below a 5° sector's width at 6 m
+FAR_STRIDE = 2  # banks more than NEAR_M away along the river are sampled every 1 m: 5° is 0.9 m at 10 m
+NEAR_M = 10.0
 MIN_CM = 20  # the sensor's blind zone
 
 
@@ -39,7 +41,11 @@ class RangingSensor:
         order = np.argsort(np.concatenate([left.s, right.s]), kind="stable")
         self._bank_xy = np.concatenate([left.xy, right.xy])[order]
         self._bank_s = np.concatenate([left.s, right.s])[order]
-        self._river = river
+        self._far_xy = np.concatenate([left.xy[::FAR_STRIDE], right.xy[::FAR_STRIDE]])
+        self._far_s = np.concatenate([left.s[::FAR_STRIDE], right.s[::FAR_STRIDE]])
+        order = np.argsort(self._far_s, kind="stable")
+        self._far_xy, self._far_s = self._far_xy[order], self._far_s[order]
+        self._reach = self.range_m + float(river.widths.max()) / 2.0
         self._static = [_outline_points(o.geometry) for o in traffic.static]
         self._vessels = traffic.vessels
         longest = max((max(v.length, v.beam) for v in self._vessels), default=0.0)
@@ -48,44 +54,49 @@ class RangingSensor:
     def scans(self, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
               psi: NDArray[np.float64], s: NDArray[np.float64]) -> NDArray[np.uint16]:
         """Distances (scans x sectors, uint16 cm) for poses (x, y, heading psi rad, chainage s) at times t."""
-        clouds = [self._bank_window(s)]
+        clouds = [
+            (_window(self._bank_xy, self._bank_s, s - NEAR_M, s + NEAR_M), SPACING_M),
+            (_window(self._far_xy, self._far_s, s - self._reach, s - NEAR_M), SPACING_M * FAR_STRIDE),
+            (_window(self._far_xy, self._far_s, s + NEAR_M, s + self._reach), SPACING_M * FAR_STRIDE),
+        ]
         near = self._static_near(x, y)
         if near is not None:
-            clouds.append(np.broadcast_to(near, (len(x), *near.shape)))
+            clouds.append((np.broadcast_to(near, (len(x), *near.shape)), SPACING_M))
         for vessel in self._vessels:
             corners = vessel.footprints(t)
             centre = corners.mean(axis=1)
             if np.hypot(centre[:, 0] - x, centre[:, 1] - y).min() <= self.range_m + vessel.length:
-                clouds.append(self._hull_points(corners))
-        cloud = np.concatenate(clouds, axis=1)
+                clouds.append((self._hull_points(corners), SPACING_M))
+        best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
+        step = np.float32(np.deg2rad(self.increment_deg))
+        for cloud, spacing in clouds:
+            self._bin(best, cloud, x, y, psi, spacing, step)
+        cm = np.where(np.isfinite(best), np.clip(np.round(best * 100.0), MIN_CM, self.max_cm), self.max_cm + 1)
+        return cm.astype(np.uint16).reshape(len(x), self.sectors)
+
+    def _bin(self, best: NDArray[np.float32], cloud: NDArray[np.float64], x: NDArray[np.float64],
+             y: NDArray[np.float64], psi: NDArray[np.float64], spacing: float, step: np.float32) -> None:
+        """Lower each sector's distance to the nearest in-range point of ``cloud`` (scans x points x 2).
+
+        A point stands for ``spacing`` metres of outline, so close up it spans several sectors:
+        each point is spread over every sector its piece of outline covers, leaving no gaps.
+        """
         dx = np.subtract(cloud[..., 0], x[:, None], dtype=np.float32)
         dy = np.subtract(cloud[..., 1], y[:, None], dtype=np.float32)
         dist = np.hypot(dx, dy)
         keep = dist <= self.range_m
+        if not keep.any():
+            return
+        scan = np.nonzero(keep)[0]
         dist = dist[keep]
-        rows = np.broadcast_to(np.arange(len(x), dtype=np.int64)[:, None] * self.sectors, keep.shape)[keep]
-        step = np.float32(np.deg2rad(self.increment_deg))
-        clockwise = (np.broadcast_to(psi[:, None].astype(np.float32), keep.shape)[keep] - np.arctan2(dy[keep], dx[keep])) / step + np.float32(0.5)
-        # Each outline point stands for SPACING_M of outline: close up it spans several sectors.
-        spread = np.minimum(np.float32(SPACING_M / 2.0) / np.maximum(dist, np.float32(1e-3)), np.float32(np.pi / 2)) / step
+        clockwise = (psi.astype(np.float32)[scan] - np.arctan2(dy[keep], dx[keep])) / step + np.float32(0.5)
+        spread = np.minimum(np.float32(spacing / 2.0) / np.maximum(dist, np.float32(1e-3)), np.float32(np.pi / 2)) / step
         lo = np.floor(clockwise - spread).astype(np.int64)
         hi = np.floor(clockwise + spread).astype(np.int64)
-        best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
-        for k in range(int((hi - lo).max(initial=0)) + 1):
+        rows = scan * self.sectors
+        for k in range(int((hi - lo).max()) + 1):
             part = lo + k <= hi
             np.minimum.at(best, rows[part] + (lo[part] + k) % self.sectors, dist[part])
-        cm = np.where(np.isfinite(best), np.clip(np.round(best * 100.0), MIN_CM, self.max_cm), self.max_cm + 1)
-        return cm.astype(np.uint16).reshape(len(x), self.sectors)
-
-    def _bank_window(self, s: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Bank points within range along the river of each pose, padded to one width."""
-        reach = self.range_m + float(self._river.widths.max()) / 2.0
-        lo = np.searchsorted(self._bank_s, s - reach)
-        hi = np.searchsorted(self._bank_s, s + reach)
-        width = int(max(1, (hi - lo).max()))
-        idx = np.minimum(lo[:, None] + np.arange(width)[None, :], np.maximum(hi - 1, lo)[:, None])
-        idx = np.minimum(idx, len(self._bank_s) - 1)
-        return self._bank_xy[idx]
 
     def _static_near(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """Outline points of the static obstacles that any pose of this batch could see."""
@@ -101,3 +112,13 @@ class RangingSensor:
         b = np.roll(corners, -1, axis=1)
         edges = corners[:, :, None, :] + (b - corners)[:, :, None, :] * self._edge_frac[None, None, :, None]
         return edges.reshape(len(corners), -1, 2)
+
+
+def _window(xy: NDArray[np.float64], along: NDArray[np.float64], lo: NDArray[np.float64],
+            hi: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per pose, the points whose chainage lies in [lo, hi), padded to one width by repeating."""
+    first = np.searchsorted(along, lo)
+    stop = np.searchsorted(along, hi)
+    width = int(max(1, (stop - first).max()))
+    idx = np.minimum(first[:, None] + np.arange(width)[None, :], np.maximum(stop - 1, first)[:, None])
+    return xy[np.minimum(idx, len(along) - 1)]

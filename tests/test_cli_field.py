@@ -63,7 +63,6 @@ def test_unknown_param_exits_2(tmp_path: Path, demo_path: Path) -> None:
     assert "--param" in result.stderr and "'nh4'" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli._fail prints through rich markup: '[...]' in the echoed input vanishes")
 def test_bad_points_line_is_echoed_verbatim(tmp_path: Path, demo_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -268,8 +268,6 @@ def test_legal_reaches_are_accepted(make_scenario: Callable[..., dict[str, Any]]
     assert sc.river_frame().water_polygon.is_valid
 
 
-@pytest.mark.xfail(strict=True, reason="fold_problems() builds the banks from points nearest their own segment, "
-                   "so a reach overlapping a far part of itself leaves no crossing to find")
 @pytest.mark.parametrize(
     "line",
     [

@@ -6,7 +6,6 @@ Bad input ends with a message that names the problem and exit code 2, never a tr
 from __future__ import annotations
 
 import sys
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from riverpatrol.patrollog import PatrolLogError
 from riverpatrol.scenario import PARAMETERS, Scenario, ScenarioError, load_scenario
@@ -32,7 +32,8 @@ DEMO_SCENARIO = "dongmen-demo.json"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print the problem (verbatim: no markup, no wrapping of long paths) and exit."""
+    errors.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -104,7 +105,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Directory for the demo's outputs.")] = Path("riverpatrol-demo"),
 ) -> None:
     """Patrol the built-in Dongmen River scenario end to end and show what it wrote."""
-    path = Path(str(files("riverpatrol") / "scenarios" / DEMO_SCENARIO))
+    path = Path(__file__).parent / "scenarios" / DEMO_SCENARIO
     console.print(f"Dongmen River demo: scenario {path}")
     result = _run(_scenario(path), out, None, None, overwrite=True)
     _summary(result)

@@ -288,7 +288,27 @@ class RiverFrame:
                 f"(bend too tight for width {self.widths[k]:.1f} m)"
             )
         if not problems:
+            problems += self._overlap_problems()
+        if not problems:
             left, right = self.bank_lines()
             if not (left.is_simple and right.is_simple) or left.intersects(right):
                 problems.append("river: the banks intersect (the reach comes back within one width of itself)")
         return problems
+
+    def _overlap_problems(self) -> list[str]:
+        """Parts of the reach far apart along the river whose water overlaps (a loop or a spiral).
+
+        Centerline samples closer than their mean width, yet more than half a turn apart along the
+        river (pi times the width), belong to different stretches lying on top of each other.
+        """
+        s = np.arange(0.0, self.length, max(0.5, float(self.widths.min()) / 4.0))
+        x, y = self.from_river(s, 0.0)
+        w = self.width_at(s)
+        for i in range(len(s)):
+            far = np.abs(s - s[i]) > np.pi * np.maximum(w, w[i])
+            close = np.hypot(x - x[i], y - y[i]) < (w + w[i]) / 2.0
+            hit = np.flatnonzero(far & close)
+            if hit.size:
+                return [f"river.centerline: the reach near chainage {s[i]:.0f} m overlaps the reach near "
+                        f"{s[hit[0]]:.0f} m (closer than one river width): the banks intersect"]
+        return []

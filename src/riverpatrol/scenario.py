@@ -7,6 +7,7 @@ anything runs. Defaults for optional keys are listed in docs/scenarios.md.
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -147,6 +148,11 @@ class Scenario(_Strict):
         return {**DEFAULT_BACKGROUND, **self.background}
 
     def river_frame(self) -> RiverFrame:
+        """The reach's frame, built once: validation, the twin and the route planner share it."""
+        return self._frame
+
+    @cached_property
+    def _frame(self) -> RiverFrame:
         return RiverFrame(self.river.centerline, self.river.width_m, self.river.depth_m)
 
     @property

@@ -9,6 +9,7 @@ none of this feeds back into the hull within a tick.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from shapely import Geometry
 
@@ -45,6 +46,8 @@ class RangingSensor:
         self._far_s = np.concatenate([left.s[::FAR_STRIDE], right.s[::FAR_STRIDE]])
         order = np.argsort(self._far_s, kind="stable")
         self._far_xy, self._far_s = self._far_xy[order], self._far_s[order]
+        self._bank_xy = self._bank_xy.astype(np.float32)
+        self._far_xy = self._far_xy.astype(np.float32)
         self._reach = self.range_m + float(river.widths.max()) / 2.0
         self._static = [_outline_points(o.geometry) for o in traffic.static]
         self._vessels = traffic.vessels
@@ -61,12 +64,12 @@ class RangingSensor:
         ]
         near = self._static_near(x, y)
         if near is not None:
-            clouds.append((np.broadcast_to(near, (len(x), *near.shape)), SPACING_M))
+            clouds.append((np.broadcast_to(near.astype(np.float32), (len(x), *near.shape)), SPACING_M))
         for vessel in self._vessels:
             corners = vessel.footprints(t)
             centre = corners.mean(axis=1)
             if np.hypot(centre[:, 0] - x, centre[:, 1] - y).min() <= self.range_m + vessel.length:
-                clouds.append((self._hull_points(corners), SPACING_M))
+                clouds.append((self._hull_points(corners).astype(np.float32), SPACING_M))
         best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
         step = np.float32(np.deg2rad(self.increment_deg))
         for cloud, spacing in clouds:
@@ -74,29 +77,37 @@ class RangingSensor:
         cm = np.where(np.isfinite(best), np.clip(np.round(best * 100.0), MIN_CM, self.max_cm), self.max_cm + 1)
         return cm.astype(np.uint16).reshape(len(x), self.sectors)
 
-    def _bin(self, best: NDArray[np.float32], cloud: NDArray[np.float64], x: NDArray[np.float64],
+    def _bin(self, best: NDArray[np.float32], cloud: NDArray[np.float32], x: NDArray[np.float64],
              y: NDArray[np.float64], psi: NDArray[np.float64], spacing: float, step: np.float32) -> None:
         """Lower each sector's distance to the nearest in-range point of ``cloud`` (scans x points x 2).
 
         A point stands for ``spacing`` metres of outline, so close up it spans several sectors:
         each point is spread over every sector its piece of outline covers, leaving no gaps.
+        Hot path: float32, few passes over the points, integer sectors offset to stay positive.
         """
-        dx = np.subtract(cloud[..., 0], x[:, None], dtype=np.float32)
-        dy = np.subtract(cloud[..., 1], y[:, None], dtype=np.float32)
+        dx = cloud[..., 0] - x.astype(np.float32)[:, None]
+        dy = cloud[..., 1] - y.astype(np.float32)[:, None]
         dist = np.hypot(dx, dy)
         keep = dist <= self.range_m
-        if not keep.any():
+        scan, _ = np.nonzero(keep)
+        if scan.size == 0:
             return
-        scan = np.nonzero(keep)[0]
         dist = dist[keep]
-        clockwise = (psi.astype(np.float32)[scan] - np.arctan2(dy[keep], dx[keep])) / step + np.float32(0.5)
-        spread = np.minimum(np.float32(spacing / 2.0) / np.maximum(dist, np.float32(1e-3)), np.float32(np.pi / 2)) / step
-        lo = np.floor(clockwise - spread).astype(np.int64)
-        hi = np.floor(clockwise + spread).astype(np.int64)
-        rows = scan * self.sectors
-        for k in range(int((hi - lo).max()) + 1):
-            part = lo + k <= hi
-            np.minimum.at(best, rows[part] + (lo[part] + k) % self.sectors, dist[part])
+        inv_step = np.float32(1.0) / step
+        # clockwise bearing in sectors, shifted by whole turns so truncation is floor
+        bearing = (psi * float(inv_step) + 0.5 + 4 * self.sectors).astype(np.float32)[scan]
+        bearing -= np.arctan2(dy[keep], dx[keep]) * inv_step
+        spread = np.minimum(np.float32(spacing / 2.0 * inv_step) / dist, np.float32(self.sectors / 4))
+        lo = (bearing - spread).astype(np.int32)
+        hi = (bearing + spread).astype(np.int32)
+        rows = scan.astype(np.int32) * self.sectors
+        np.minimum.at(best, rows + lo % self.sectors, dist)
+        wide = np.flatnonzero(hi > lo)
+        if wide.size:
+            lo, hi, rows, dist = lo[wide], hi[wide], rows[wide], dist[wide]
+            for k in range(1, int((hi - lo).max()) + 1):
+                part = lo + k <= hi
+                np.minimum.at(best, rows[part] + (lo[part] + k) % self.sectors, dist[part])
 
     def _static_near(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """Outline points of the static obstacles that any pose of this batch could see."""
@@ -114,11 +125,14 @@ class RangingSensor:
         return edges.reshape(len(corners), -1, 2)
 
 
-def _window(xy: NDArray[np.float64], along: NDArray[np.float64], lo: NDArray[np.float64],
-            hi: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Per pose, the points whose chainage lies in [lo, hi), padded to one width by repeating."""
+def _window(xy: NDArray[np.float32], along: NDArray[np.float64], lo: NDArray[np.float64],
+            hi: NDArray[np.float64]) -> NDArray[np.float32]:
+    """Per pose, the points from the first at chainage >= lo, as many as the widest [lo, hi) holds.
+
+    Windows are equal slices of the sorted samples; a slice may run past hi (or end early at the
+    last sample, repeated): extra points are real outline points, so they never give a false range.
+    """
     first = np.searchsorted(along, lo)
-    stop = np.searchsorted(along, hi)
-    width = int(max(1, (stop - first).max()))
-    idx = np.minimum(first[:, None] + np.arange(width)[None, :], np.maximum(stop - 1, first)[:, None])
-    return xy[np.minimum(idx, len(along) - 1)]
+    width = int(max(1, (np.searchsorted(along, hi) - first).max()))
+    padded = np.concatenate([xy, np.repeat(xy[-1:], width, axis=0)])
+    return sliding_window_view(padded, (width, 2))[np.minimum(first, len(along) - 1), 0]

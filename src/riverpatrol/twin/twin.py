@@ -133,22 +133,20 @@ class RiverTwin:
         """Step hull and autopilot for ``seconds`` of scenario time."""
         count = max(1, round(seconds / TICK_S))
         first = self.tick + 1
-        xs, ys, psis, vxs, vys = [], [], [], [], []
-        boat, pilot = self.boat, self.autopilot
+        states: list[tuple[float, float, float, float, float]] = []
+        record = states.append
+        boat, pilot, step = self.boat, self.autopilot, self.boat.step
+        current = self._current
         for tick in range(first, first + count):
             if tick % CURRENT_EVERY == 1:
-                self._current = self._current_at(boat.x, boat.y)
+                current = self._current = self._current_at(boat.x, boat.y)
             psi_cmd, v_cmd = pilot.update(tick * TICK_S)
-            boat.step(TICK_S, psi_cmd, v_cmd, *self._current)
-            xs.append(boat.x)
-            ys.append(boat.y)
-            psis.append(boat.psi)
-            vxs.append(boat.vx)
-            vys.append(boat.vy)
+            step(TICK_S, psi_cmd, v_cmd, current[0], current[1])
+            record((boat.x, boat.y, boat.psi, boat.vx, boat.vy))
         self.tick = first + count - 1
         ticks = np.arange(first, first + count, dtype=np.int64)
-        x, y = np.array(xs), np.array(ys)
-        block = TickBlock(ticks, ticks * TICK_S, x, y, np.array(psis), np.array(vxs), np.array(vys), *self.river.project(x, y))
+        x, y, psi, vx, vy = np.array(states).T
+        block = TickBlock(ticks, ticks * TICK_S, x, y, psi, vx, vy, *self.river.project(x, y))
         self.truth.observe(block)
         return block
 

@@ -3,7 +3,9 @@ appear where the pinhole model puts them (f = 320 px, eye 1 m, horizon at row 24
 
 from __future__ import annotations
 
+import copy as copy_module
 import io
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from riverpatrol.geo.frame import RiverFrame
+from riverpatrol.twin import camera as camera_module
 from riverpatrol.twin.camera import ForwardCamera
 
 CAMERA_S = 100.0
@@ -143,3 +146,86 @@ def test_timestamp_overlay_in_top_left_corner(river: RiverFrame) -> None:
     diff[:32, :112] = 0
     assert diff.max() == 0, "only the label changes with time"
     assert late[:32, :112].max() > 200 and late[:26, :100].mean() < 80, "white text on a dark box"
+
+
+def test_flat_areas_keep_the_palette_colours(river: RiverFrame) -> None:
+    """Frames are painted straight into JPEG's YCbCr planes: flat areas decode to the scene's RGB colours."""
+    pier, vessel = (*at(river, CAMERA_S + 30, 0.0), 1.2), footprint(river, CAMERA_S + 25, -5.0)
+    scene = view(river, circles=[pier], vessels=[vessel])
+    sky_top, sky_horizon = np.array(camera_module._SKY_TOP), np.array(camera_module._SKY_HORIZON)
+    water_horizon, water_near = np.array(camera_module._WATER_HORIZON), np.array(camera_module._WATER_NEAR)
+    rows = np.arange(8)[:, None]  # the background's gradients (horizon at row 240, 239 rows to either edge)
+    sky = sky_top + (96 + rows) / 239 * (sky_horizon - sky_top)
+    water = water_horizon + np.sqrt((396 + rows - 240) / 239) * (water_near - water_horizon)
+    areas = {  # (rows, columns) well inside each flat area, and its colour
+        "sky": (slice(96, 104), slice(296, 344), sky[:, None, :]),
+        "water": (slice(396, 404), slice(296, 344), water[:, None, :]),
+        "tree line": (slice(150, 200), slice(8, 32), camera_module._TREES),
+        "embankment": (slice(228, 250), slice(8, 32), camera_module._EMBANKMENT),
+        "pier": (slice(216, 244), slice(314, 326), camera_module._PIER),
+        "hull side facing the camera": (slice(241, 252), slice(386, 414), camera_module._HULL_LIT),
+    }
+    for name, (rows, cols, colour) in areas.items():
+        error = (scene[rows, cols] - np.asarray(colour)).mean(axis=(0, 1))
+        assert np.abs(error).max() <= 4, f"{name}: off by {error}"
+
+
+def test_frames_do_not_carry_over(river: RiverFrame) -> None:
+    """The camera paints every frame on the same planes: nothing of one frame is left in the next."""
+    pier = [(*at(river, CAMERA_S + 30, 0.0), 1.2)]
+    camera = ForwardCamera(river, circles=pier, polygons=[], visible_outfalls=[at(river, CAMERA_S + 15, 14.0)])
+    down = river.downstream_unit([CAMERA_S])[0]
+    heading = float(np.arctan2(down[1], down[0]))
+    ahead = (*at(river, CAMERA_S, 0.0), heading)
+    first = camera.render(2345.6, *ahead, [footprint(river, CAMERA_S + 25, -5.0)])
+    away = camera.render(1.0, *at(river, CAMERA_S, 0.0), heading + np.pi, [])
+    fresh = ForwardCamera(river, circles=pier, polygons=[], visible_outfalls=[at(river, CAMERA_S + 15, 14.0)])
+    assert first != away
+    assert away == fresh.render(1.0, *at(river, CAMERA_S, 0.0), heading + np.pi, [])
+    assert camera.render(2345.6, *ahead, [footprint(river, CAMERA_S + 25, -5.0)]) == first
+
+
+def test_same_frames_if_pillow_does_not_draw_into_the_arrays(
+    river: RiverFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planes are numpy arrays that Pillow draws into; a Pillow that copied them instead is detected and
+    the camera reads its images out per frame, to the same bytes."""
+    scene: dict[str, Any] = {
+        "circles": [(*at(river, CAMERA_S + 30, 0.0), 1.2)],
+        "outfalls": [at(river, CAMERA_S + 15, 14.0)],
+        "vessels": [footprint(river, CAMERA_S + 25, -5.0)],
+    }
+    shared = ForwardCamera(river, circles=scene["circles"], polygons=[], visible_outfalls=scene["outfalls"])
+    assert all(plane.shared for plane in shared._canvas.planes), "the installed Pillow draws in place"
+    frombuffer = Image.frombuffer
+    monkeypatch.setattr(Image, "frombuffer", lambda *args: frombuffer(*args).copy())
+    copied = ForwardCamera(river, circles=scene["circles"], polygons=[], visible_outfalls=scene["outfalls"])
+    assert not any(plane.shared for plane in copied._canvas.planes)
+    down = river.downstream_unit([CAMERA_S])[0]
+    pose = (*at(river, CAMERA_S, 0.0), float(np.arctan2(down[1], down[0])))
+    for t in (1.0, 2345.6):
+        assert copied.render(t, *pose, scene["vessels"]) == shared.render(t, *pose, scene["vessels"])
+
+
+@pytest.mark.parametrize(("width", "height"), [(321, 241), (160, 120)])
+def test_other_frame_sizes(river: RiverFrame, width: int, height: int) -> None:
+    camera = ForwardCamera(river, circles=[], polygons=[], visible_outfalls=[], width=width, height=height)
+    down = river.downstream_unit([CAMERA_S])[0]
+    jpeg = camera.render(12.3, *at(river, CAMERA_S, 0.0), float(np.arctan2(down[1], down[0])), [])
+    image = Image.open(io.BytesIO(jpeg))
+    assert image.size == (width, height)
+    frame = decode(jpeg)
+    sky, water = frame[height // 4, width // 2], frame[height - 5, width // 2]
+    assert sky[2] > sky[0] + 40 and water.mean() < sky.mean() - 40
+
+
+def test_a_copied_camera_renders_the_same(river: RiverFrame) -> None:
+    """Copies (deepcopy, pickle) paint on planes of their own, not on the original's."""
+    camera = ForwardCamera(river, circles=[(*at(river, CAMERA_S + 30, 0.0), 1.2)], polygons=[], visible_outfalls=[])
+    down = river.downstream_unit([CAMERA_S])[0]
+    pose = (*at(river, CAMERA_S, 0.0), float(np.arctan2(down[1], down[0])))
+    vessels = [footprint(river, CAMERA_S + 25, -5.0)]
+    frame = camera.render(12.3, *pose, vessels)
+    for copy in (copy_module.deepcopy(camera), pickle.loads(pickle.dumps(camera))):
+        assert copy.render(12.3, *pose, vessels) == frame
+        assert copy._canvas.planes[0].pixels is not camera._canvas.planes[0].pixels

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from riverpatrol.autonomy.routes import mission_items, plan_route
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.scenario import Scenario
-from riverpatrol.twin.twin import SensedBatch, RiverTwin
+from riverpatrol.twin.twin import RiverTwin, SensedBatch
 from riverpatrol.vehicle.direct import DirectAutopilot
 from riverpatrol.vehicle.mission import Mode
 

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogError, PatrolLogWriter
-from riverpatrol.records import Frame, MissionEvent, Position, RangeScan, SonarPing, SondeSample
+from riverpatrol.records import (
+    Frame,
+    MissionEvent,
+    Position,
+    RangeScan,
+    SonarPing,
+    SondeSample,
+)
 from riverpatrol.scenario import PARAMETERS
 
 KINDS = ("position", "sonde", "ranging", "sonar", "frame", "event")

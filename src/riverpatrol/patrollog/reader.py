@@ -22,7 +22,15 @@ from numpy.typing import NDArray
 
 from riverpatrol.patrollog import schema
 from riverpatrol.patrollog.schema import PatrolLogError
-from riverpatrol.records import Frame, MissionEvent, Position, RangeScan, Record, SonarPing, SondeSample
+from riverpatrol.records import (
+    Frame,
+    MissionEvent,
+    Position,
+    RangeScan,
+    Record,
+    SonarPing,
+    SondeSample,
+)
 from riverpatrol.scenario import PARAMETERS
 
 Row = Sequence[Any]
@@ -115,11 +123,8 @@ class PatrolLog:
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
-        """Report an SQLite failure (e.g. a damaged file) as PatrolLogError naming the file."""
-        try:
+        with schema.reported(self.path, what):
             yield
-        except sqlite3.Error as exc:
-            raise PatrolLogError(f"patrol log {self.path}: {what} failed: {exc}") from exc
 
 
 def _known(kind: str) -> str:

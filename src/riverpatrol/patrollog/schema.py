@@ -6,7 +6,11 @@ has ``t`` (seconds since patrol start); blob columns hold little-endian packed n
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 from riverpatrol.scenario import PARAMETERS
 
@@ -66,3 +70,12 @@ class PatrolLogError(OSError):
     An OSError because every cause is about the file on storage (disk full, missing, not a log),
     so the station's existing ``except OSError`` handling for I/O covers it.
     """
+
+
+@contextmanager
+def reported(path: Path, what: str) -> Iterator[None]:
+    """Report an SQLite failure (full disk, damaged file) as PatrolLogError naming the file and step."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise PatrolLogError(f"patrol log {path}: {what} failed: {exc}") from exc

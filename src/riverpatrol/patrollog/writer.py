@@ -169,11 +169,8 @@ class PatrolLogWriter:
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
-        """Report an SQLite failure as PatrolLogError naming the file and the step that failed."""
-        try:
+        with schema.reported(self.path, what):
             yield
-        except sqlite3.Error as exc:
-            raise PatrolLogError(f"patrol log {self.path}: {what} failed: {exc}") from exc
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from shapely import Geometry, Point, Polygon, boundary, contains, distance, points, polygons
+from shapely import (
+    Geometry,
+    Point,
+    Polygon,
+    boundary,
+    contains,
+    distance,
+    points,
+    polygons,
+)
 
 from riverpatrol.geo.frame import LocalFrame
 from riverpatrol.scenario import Circle, MovingVessel, Obstacles

@@ -8,8 +8,6 @@ beside the log and is the only place outfalls, obstacles and the true track appe
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from riverpatrol.autonomy.routes import mission_items, plan_route
+from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.twin import RiverTwin, SensedBatch
@@ -114,7 +113,7 @@ def simulate(
     home = twin.autopilot.home
     at_home = ((twin.boat.x - home[0]) ** 2 + (twin.boat.y - home[1]) ** 2) ** 0.5 <= HOME_TOLERANCE_M
     truth = twin.truth.document(mission_complete=complete and at_home)
-    _write_json(truth_path, truth)
+    write_json(truth_path, truth)
     return SimulationResult(log_path, truth_path, truth, twin.time, time.perf_counter() - started, counts)
 
 
@@ -145,8 +144,3 @@ def _pace(started: float, scenario_s: float, speedup: float) -> None:
     if ahead > 0:
         time.sleep(ahead)
 
-
-def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    os.replace(tmp, path)

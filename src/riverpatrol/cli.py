@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +20,7 @@ from riverpatrol.patrollog import PatrolLogError
 from riverpatrol.scenario import PARAMETERS, Scenario, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
+    from riverpatrol.analysis.pipeline import AnalysisResult
     from riverpatrol.simulate import SimulationResult
 
 app = typer.Typer(help="River patrol by autonomous surface vessels.", no_args_is_help=True, add_completion=False)
@@ -101,6 +103,86 @@ def simulate(
 
 
 @app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON file: its river, boat home and mission defaults.")],
+    out: Annotated[Path, typer.Option("--out", help="QGroundControl .plan file to write.")],
+    pattern: Annotated[str | None, typer.Option("--pattern", help="outfall-survey, centerline or transects (default: the scenario's).")] = None,
+    bank_offset: Annotated[float | None, typer.Option("--bank-offset", min=0.1, help="Metres inside the bank.")] = None,
+    spacing: Annotated[float, typer.Option("--spacing", min=1.0, help="Transect spacing, metres.")] = 50.0,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Also write the route and geofence as GeoJSON.")] = None,
+) -> None:
+    """Plan a patrol route; write it as a QGroundControl .plan (mission and geofence)."""
+    from riverpatrol.autonomy.routes import PATTERNS, mission_items, plan_route
+    from riverpatrol.interop.qgc_plan import Fence, Plan, write_plan
+
+    sc = _scenario(scenario)
+    chosen = pattern or sc.mission.pattern
+    if chosen not in PATTERNS:
+        _fail(f"--pattern: unknown pattern {chosen!r} (known: {', '.join(PATTERNS)})")
+    river = sc.river_frame()
+    offset = bank_offset if bank_offset is not None else sc.mission.bank_offset_m
+    if offset + sc.boat.radius_m > float(river.widths.min()) / 2:
+        _fail(f"--bank-offset: {offset} m leaves the boat no room in the narrowest reach ({river.widths.min():.1f} m wide)")
+    route = plan_route(river, chosen, sc.mission.from_chainage_m, sc.mission.to_chainage_m, offset, spacing)
+    items = mission_items(river, route, sc.boat.cruise_speed_mps)
+    lon, lat = river.local.to_lonlat(*np.asarray(river.water_polygon.exterior.coords).T)
+    fence = Fence([[float(a), float(b)] for a, b in zip(lon, lat)])
+    write_plan(out, Plan(list(sc.boat.home), items, [fence], sc.boat.cruise_speed_mps))
+    if geojson:
+        from riverpatrol.jsonfile import write_json
+
+        rlon, rlat = river.local.to_lonlat(route[:, 0], route[:, 1])
+        write_json(geojson, {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"kind": "route", "pattern": chosen},
+             "geometry": {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(rlon, rlat)]}},
+            {"type": "Feature", "properties": {"kind": "geofence", "inclusion": True},
+             "geometry": {"type": "Polygon", "coordinates": [fence.ring]}},
+        ]})
+    length = float(np.hypot(*np.diff(route, axis=0).T).sum())
+    console.print(f"{chosen}: {len(items)} mission items, {length:.0f} m of route -> {out}")
+
+
+@app.command()
+def analyze(
+    source: Annotated[Path, typer.Argument(help="A patrol directory (with patrol.sqlite) or a patrol log file.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the products (default: SOURCE's directory / analysis).")] = None,
+    maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Krige the whole-river maps (the slowest step).")] = True,
+) -> None:
+    """Analyse a patrol log: GB 3838 classes, whole-river maps, suspected outfalls, summary."""
+    from riverpatrol.analysis.pipeline import resolve_log
+
+    log_path = resolve_log(source)
+    if not log_path.is_file():
+        _fail(f"{source}: no patrol log there (expected a patrol.sqlite file or a directory holding one)")
+    result = _analyse(log_path, out or log_path.parent / "analysis", maps)
+    _findings_table(result)
+
+
+def _analyse(log_path: Path, out: Path, maps: bool) -> AnalysisResult:
+    from riverpatrol.analysis.pipeline import analyze as run_analysis
+
+    with Progress(TextColumn("[bold]analysis"), TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("opening the log")
+        try:
+            return run_analysis(log_path, out, maps=maps, progress=lambda what: bar.update(task, description=what))
+        except PatrolLogError as exc:
+            _fail(str(exc))
+
+
+def _findings_table(result: AnalysisResult) -> None:
+    table = Table(title=f"Suspected outfalls ({len(result.findings)})", title_justify="left")
+    for column in ("#", "confidence", "chainage", "bank", "lon, lat", "evidence"):
+        table.add_column(column)
+    for rank, finding in enumerate(result.findings, start=1):
+        table.add_row(str(rank), f"{finding.confidence:.2f}", f"{finding.chainage_m:.0f} ± {finding.uncertainty_m:.0f} m",
+                      finding.bank, f"{finding.lon:.6f}, {finding.lat:.6f}", finding.headline())
+    console.print(table)
+    for name, path in result.files.items():
+        if not name.startswith("map_"):
+            console.print(f"  {name:9} {path}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Directory for the demo's outputs.")] = Path("riverpatrol-demo"),
 ) -> None:
@@ -109,6 +191,7 @@ def demo(
     console.print(f"Dongmen River demo: scenario {path}")
     result = _run(_scenario(path), out, None, None, overwrite=True)
     _summary(result)
+    _findings_table(_analyse(result.log_path, out / "analysis", maps=True))
 
 
 @twin_app.command("field")

@@ -2,7 +2,8 @@
 
 ``outfall-survey`` follows the right bank downstream at the bank offset, crosses, and follows the
 left bank back upstream, then returns home: plumes hug their own bank, so each bank is sampled close
-in. ``centerline`` runs down the middle and back. Waypoints are spaced along the chainage so that the
+in. ``centerline`` runs down the middle and back; ``transects`` zig-zags across the river at a set
+spacing, for cross-sections of the water quality. Waypoints are spaced along the chainage so that the
 route follows bends; every one stays ``bank_offset_m`` inside the water.
 """
 
@@ -15,6 +16,7 @@ from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.vehicle.mission import MissionItem
 
 SPACING_M = 10.0
+PATTERNS = ("outfall-survey", "centerline", "transects")
 
 
 def _chainages(start: float, end: float) -> NDArray[np.float64]:
@@ -23,14 +25,37 @@ def _chainages(start: float, end: float) -> NDArray[np.float64]:
 
 
 def _bank_pass(river: RiverFrame, start: float, end: float, side: int, offset: float) -> NDArray[np.float64]:
-    """Local points at ``offset`` metres inside the bank on ``side`` (+1 left, -1 right)."""
-    s = _chainages(start, end)
+    """Local points at ``offset`` metres inside the bank on ``side`` (+1 left, -1 right).
+
+    Straight legs between points stay on the lane: within a centerline segment the lane is a
+    straight line, and at a bend the lane's corner is a waypoint of its own. On the inside of a
+    bend that corner is where the two segments' lanes meet (points past it would zig back); on the
+    outside the leg across the corner runs farther from the bank than the lane does.
+    """
+    lo, hi = min(start, end), max(start, end)
+    inner = np.flatnonzero((river.vertex_s > lo) & (river.vertex_s < hi))
+    s = np.union1d(_chainages(lo, hi), river.vertex_s[inner])
     n = side * (river.width_at(s) / 2.0 - offset)
     x, y = river.from_river(s, n)
-    return np.column_stack([x, y])
+    keep = np.ones(len(s), bool)
+    for k in inner:
+        u0, u1 = river.downstream_unit(river.vertex_s[[k - 1, k]])
+        if side * (u0[0] * u1[1] - u0[1] * u1[0]) <= 0:  # outside of the bend (or straight on)
+            continue
+        half = np.arccos(np.clip(u0 @ u1, -1.0, 1.0)) / 2.0
+        lane = float(river.widths[k]) / 2.0 - offset
+        bisector = np.array([-(u0[1] + u1[1]), u0[0] + u1[0]])
+        corner = river.xy[k] + side * bisector / np.hypot(*bisector) * lane / np.cos(half)
+        at = int(np.searchsorted(s, river.vertex_s[k]))
+        keep &= np.abs(s - river.vertex_s[k]) >= lane * np.tan(half)
+        keep[at] = True
+        x[at], y[at] = corner
+    points = np.column_stack([x, y])[keep]
+    return points if start <= end else points[::-1]
 
 
-def plan_route(river: RiverFrame, pattern: str, start: float, end: float | None, bank_offset_m: float) -> NDArray[np.float64]:
+def plan_route(river: RiverFrame, pattern: str, start: float, end: float | None, bank_offset_m: float,
+               spacing_m: float = 50.0) -> NDArray[np.float64]:
     """Route points (local metres) from the start chainage and back, before the return home."""
     # Keep clear of the reach's end cross-sections as of the banks: the water stops there too.
     start = max(start, bank_offset_m)
@@ -43,7 +68,23 @@ def plan_route(river: RiverFrame, pattern: str, start: float, end: float | None,
         x, y = river.from_river(_chainages(start, end), 0.0)
         line = np.column_stack([x, y])
         return np.concatenate([line, line[::-1][1:]])
-    raise ValueError(f"mission.pattern: unknown pattern {pattern!r} (known: outfall-survey, centerline)")
+    if pattern == "transects":
+        return _transects(river, start, end, bank_offset_m, spacing_m)
+    raise ValueError(f"mission.pattern: unknown pattern {pattern!r} (known: {', '.join(PATTERNS)})")
+
+
+def _transects(river: RiverFrame, start: float, end: float, offset: float, spacing: float) -> NDArray[np.float64]:
+    """Zig-zag cross-sections every ``spacing`` metres: across, along the bank to the next, ..."""
+    s = np.arange(start, end + 1e-9, spacing)
+    legs = []
+    for k, here in enumerate(s):
+        side = -1 if k % 2 == 0 else 1  # the first cross-section starts at the right bank
+        ends = np.array([side, -side]) * (river.width_at(here) / 2.0 - offset)
+        x, y = river.from_river(np.array([here, here]), ends)
+        legs.append(np.column_stack([x, y]))
+        if k + 1 < len(s):  # along the far bank to where the next cross-section starts
+            legs.append(_bank_pass(river, here, s[k + 1], -side, offset)[1:-1])
+    return np.concatenate(legs)
 
 
 def mission_items(river: RiverFrame, route: NDArray[np.float64], speed_mps: float) -> list[MissionItem]:

@@ -191,7 +191,6 @@ def demo(
     console.print(f"Dongmen River demo: scenario {path}")
     result = _run(_scenario(path), out, None, None, overwrite=True)
     _summary(result)
-    _findings_table(_analyse(result.log_path, out / "analysis", maps=True))
 
 
 @twin_app.command("field")

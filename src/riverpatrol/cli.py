@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import numpy as np
 import typer
@@ -146,7 +146,7 @@ def plan(
 def analyze(
     source: Annotated[Path, typer.Argument(help="A patrol directory (with patrol.sqlite) or a patrol log file.")],
     out: Annotated[Path | None, typer.Option("--out", help="Directory for the products (default: SOURCE's directory / analysis).")] = None,
-    maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Krige the whole-river maps (the slowest step).")] = True,
+    maps: Annotated[str, typer.Option("--maps", help="Parameters to map, comma-separated; 'all' or 'none' (kriging takes about 1 s each).")] = "conductivity,nh3n,do",
 ) -> None:
     """Analyse a patrol log: GB 3838 classes, whole-river maps, suspected outfalls, summary."""
     from riverpatrol.analysis.pipeline import resolve_log
@@ -154,32 +154,52 @@ def analyze(
     log_path = resolve_log(source)
     if not log_path.is_file():
         _fail(f"{source}: no patrol log there (expected a patrol.sqlite file or a directory holding one)")
-    result = _analyse(log_path, out or log_path.parent / "analysis", maps)
+    from riverpatrol.analysis.pipeline import ALL
+
+    chosen = ALL if maps == "all" else () if maps == "none" else tuple(p.strip() for p in maps.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PARAMETERS]
+    if unknown:
+        _fail(f"--maps: unknown parameter {unknown[0]!r} (known: {', '.join(PARAMETERS)}, all, none)")
+    result = _analyse(log_path, out or log_path.parent / "analysis", chosen)
     _findings_table(result)
 
 
-def _analyse(log_path: Path, out: Path, maps: bool) -> AnalysisResult:
+def _analyse(log_path: Path, out: Path, maps: tuple[str, ...] | None = None) -> AnalysisResult:
+    from riverpatrol.analysis.pipeline import DEFAULT_MAPS
     from riverpatrol.analysis.pipeline import analyze as run_analysis
 
     with Progress(TextColumn("[bold]analysis"), TextColumn("{task.description}"), console=console, transient=True) as bar:
         task = bar.add_task("opening the log")
         try:
-            return run_analysis(log_path, out, maps=maps, progress=lambda what: bar.update(task, description=what))
+            return run_analysis(log_path, out, maps=DEFAULT_MAPS if maps is None else maps,
+                                progress=lambda what: bar.update(task, description=what))
         except PatrolLogError as exc:
             _fail(str(exc))
 
 
 def _findings_table(result: AnalysisResult) -> None:
-    table = Table(title=f"Suspected outfalls ({len(result.findings)})", title_justify="left")
+    features = result.findings["features"]
+    table = Table(title=f"Suspected outfalls ({len(features)})", title_justify="left")
     for column in ("#", "confidence", "chainage", "bank", "lon, lat", "evidence"):
         table.add_column(column)
-    for rank, finding in enumerate(result.findings, start=1):
-        table.add_row(str(rank), f"{finding.confidence:.2f}", f"{finding.chainage_m:.0f} ± {finding.uncertainty_m:.0f} m",
-                      finding.bank, f"{finding.lon:.6f}, {finding.lat:.6f}", finding.headline())
+    for rank, feature in enumerate(features, start=1):
+        props = feature["properties"]
+        lon, lat = feature["geometry"]["coordinates"]
+        table.add_row(str(rank), f"{props['confidence']:.2f}", f"{props['chainage_m']:.0f} ± {props['uncertainty_m']:.1f} m",
+                      props["bank"], f"{lon:.6f}, {lat:.6f}", _evidence_line(props["evidence"]))
     console.print(table)
     for name, path in result.files.items():
         if not name.startswith("map_"):
             console.print(f"  {name:9} {path}")
+
+
+def _evidence_line(evidence: dict[str, Any]) -> str:
+    """The strongest parameters (by significance), and the sonar if it saw a pipe mouth."""
+    params = sorted(evidence.get("parameters", {}).items(), key=lambda kv: -abs(kv[1].get("z", 0.0)))
+    words = [f"{name} {p['z']:+.0f}σ" for name, p in params[:3]]
+    if "sonar" in evidence:
+        words.append(f"sonar target ({evidence['sonar']['pings']} pings)")
+    return ", ".join(words) or "sonar only"
 
 
 @app.command()
@@ -191,6 +211,7 @@ def demo(
     console.print(f"Dongmen River demo: scenario {path}")
     result = _run(_scenario(path), out, None, None, overwrite=True)
     _summary(result)
+    _findings_table(_analyse(result.log_path, out / "analysis"))
 
 
 @twin_app.command("field")

@@ -1,0 +1,119 @@
+"""``analyze``: a patrol log in, the station's products out.
+
+One pass over the log: positions of every sonde sample, quality control, GB 3838 classes per
+sample and per river segment, the whole-river map of every measured parameter, suspected outfalls,
+then the files a station hands on (findings and segments as GeoJSON, the gridded map as NetCDF, a
+PNG overview and a summary.json). Reads the log alone, so a real boat's log goes the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riverpatrol.analysis.findings import findings_geojson
+from riverpatrol.analysis.mapping import plot_map, river_map, write_netcdf
+from riverpatrol.analysis.outfalls import Finding, detect_outfalls
+from riverpatrol.analysis.overview import plot_overview
+from riverpatrol.analysis.qc import quality_control_sonde
+from riverpatrol.analysis.segments import segments_geojson
+from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, classify, classify_segments
+from riverpatrol.analysis.track import Fixes, Track, river_frame
+from riverpatrol.jsonfile import write_json
+from riverpatrol.patrollog import PatrolLog
+from riverpatrol.scenario import UNITS
+
+# Mapped by default: the tracer that shows plumes best and the items that set most classes. Kriging
+# costs about a second a parameter, so ``maps=ALL`` is the caller's choice.
+DEFAULT_MAPS = ("conductivity", "nh3n", "do")
+ALL = ("temperature", "ph", "do", "conductivity", "turbidity", "nh3n", "codmn", "cod", "tp")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    findings: dict[str, Any]  # the GeoJSON FeatureCollection of spec section 6, ranked
+    summary: dict[str, Any]
+    files: dict[str, Path]
+
+
+def resolve_log(path: Path) -> Path:
+    """A patrol directory (holding patrol.sqlite) or the log file itself."""
+    return path / "patrol.sqlite" if path.is_dir() else path
+
+
+def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MAPS,
+            progress: Callable[[str], None] | None = None) -> AnalysisResult:
+    """Write findings.geojson, segments.geojson, map.nc and maps/*.png (for ``maps``), overview.png
+    and summary.json."""
+    step = progress or (lambda _: None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with PatrolLog(log_path) as log:
+        meta = log.meta
+        frame = river_frame(meta)
+        step("positions")
+        sonde = log.columns("sonde")
+        fixes = Fixes.from_log(log, frame)
+        track = Track.at_times(fixes, frame, sonde["t"])
+        step("quality control")
+        qc = quality_control_sonde(sonde, meta)
+        measured = {p: np.asarray(sonde[p], float) for p in qc.flags}
+        step("GB 3838 classes")
+        per_sample = classify(measured, qc.valid)
+        segments = classify_segments(track.s, measured, qc.valid)
+        step("suspected outfalls")
+        findings = detect_outfalls(log)
+    files = {
+        "findings": out_dir / "findings.geojson",
+        "segments": out_dir / "segments.geojson",
+        "overview": out_dir / "overview.png",
+        "summary": out_dir / "summary.json",
+    }
+    segments_doc = segments_geojson(frame, segments)
+    findings_doc = findings_geojson(findings, frame)
+    write_json(files["findings"], findings_doc)
+    write_json(files["segments"], segments_doc)
+    lon, lat = frame.local.to_lonlat(fixes.x, fixes.y)
+    mapped = [name for name in maps if name in measured]
+    if mapped:
+        step("whole-river maps")
+        grids = {}
+        for name in mapped:
+            ok = qc.valid[name] & np.isfinite(track.s)
+            grids[name] = river_map(frame, track.s[ok], track.n[ok], measured[name][ok])
+        files["map"] = out_dir / "map.nc"
+        write_netcdf(grids, files["map"])
+        (out_dir / "maps").mkdir(exist_ok=True)
+        for name, grid in grids.items():
+            files[f"map_{name}"] = out_dir / "maps" / f"{name}.png"
+            plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name, track=(lon, lat))
+    step("overview")
+    plot_overview(segments_doc, (lon, lat), findings_doc, files["overview"], title="Patrol overview: GB 3838 class by segment")
+    summary = _summary(meta, sonde, qc, per_sample, segments, findings)
+    write_json(files["summary"], summary)
+    return AnalysisResult(findings_doc, summary, files)
+
+
+def _summary(meta: dict[str, Any], sonde: dict[str, Any], qc: Any, per_sample: Any, segments: Any,
+             findings: list[Finding]) -> dict[str, Any]:
+    classes = per_sample.water_class
+    return {
+        "patrol": {"started_utc": meta.get("started_utc"), "source": meta.get("source"),
+                   "samples": int(len(sonde["t"])),
+                   "duration_s": float(sonde["t"][-1] - sonde["t"][0]) if len(sonde["t"]) else 0.0},
+        "classes": {
+            "samples": {CLASS_NAMES_EN[c]: int(np.count_nonzero(classes == c)) for c in np.unique(classes)},
+            "segments": [
+                {"start_m": float(a), "end_m": float(b), "class": int(c), "class_zh": CLASS_NAMES_ZH[int(c)],
+                 "class_en": CLASS_NAMES_EN[int(c)], "limiting": str(lim)}
+                for a, b, c, lim in zip(segments.start_m, segments.end_m, segments.classification.water_class,
+                                        segments.classification.limiting)
+            ],
+        },
+        "data_quality": qc.summary(),
+        "findings": len(findings),
+    }
+

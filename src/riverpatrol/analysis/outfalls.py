@@ -13,9 +13,13 @@ excess), which enters linearly. So:
    spec's formula at every sample, switched on over a window of emission time ``t - x/u`` and
    passed through each channel's lag (``lag.respond``). Candidates (the scan's peaks and the
    sonar's pipe mouths) join greedily while one explains enough; then sources the others make
-   redundant go, and the rest are refitted together until nothing moves.
+   redundant go (also when a neighbour's refitted switch times explain their plume), the rest are
+   refitted together until nothing moves, and each is placed at the mean of its likelihood.
 3. **Pin** (``_pin``): a source away from a pipe mouth moves to one near it on its bank if the
    plume fits from there nearly as well; a mouth with no plume is still reported, less sure.
+
+Every choice between models is by chi-square net of what each source (ACCEPT, or ACCEPT_MOUTH at a
+pipe mouth) and each switch (SWITCH_PENALTY) must earn: ``_cost``.
 
 The lag is modelled, not inverted, for the fit: the readings' noise is white, so chi-square and the
 curvature of its profile over chainage (a source's uncertainty) are honest. ``lag.compensate``
@@ -40,7 +44,7 @@ from riverpatrol.patrollog import PatrolLog
 # Which way a discharge moves each parameter: +1 up, -1 down (oxygen demand), 0 either way.
 LOAD_SIGN = {"conductivity": 1, "turbidity": 1, "nh3n": 1, "codmn": 1, "cod": 1, "tp": 1,
              "do": -1, "temperature": 0, "ph": 0}
-ACCEPT = 36.0  # chi-square a source must explain given all the others ...
+ACCEPT = 30.0  # chi-square a source must explain given all the others (noise alone: 22 at most) ...
 ACCEPT_MOUTH = 16.0  # ... or, at a pipe mouth seen on sonar, to count as discharging
 SWITCH_PENALTY = 9.0  # chi-square a fitted switch on or off must earn (about ln N, as in BIC)
 SCAN_STEPS = 30  # scan steps per plume head (at least SCAN_STEP_M): finer would find nothing new
@@ -52,6 +56,8 @@ REFINE_M = 12.0  # chainage searched round a new source
 COARSE_M = 6.0  # chainage steps of that search, then ...
 FINE_M = 1.0  # ... round the best
 MIN_SIGMA_M = 0.5  # floor of a plume source's chainage uncertainty (lane position, GNSS)
+PROFILE_M = 30.0  # a source's likelihood over chainage is weighed this far either side ...
+PROFILE_STEP_M = 3.0  # ... at these steps
 SAME_M = 15.0  # sources on one bank closer than this are one source
 POLISH_ROUNDS = 2
 BORROWER_CHI2 = 8.0  # sources explaining less than this many thresholds are tested for borrowing ...
@@ -423,7 +429,8 @@ def _activity(plumes: _Plumes, model: _Model, src: Source, exact: bool = False, 
     """
     raw = plumes.raw(src.s, src.side)
     support = np.flatnonzero(raw.g > SUPPORT * raw.g.max(initial=0.0))
-    if support.size == 0 or (src.mouth is None and not raw.head.met):
+    anchored = src.mouth is not None
+    if support.size == 0 or (not anchored and not raw.head.met):
         return []
     order = support[np.argsort(raw.emitted[support])]
     table = _Switches(plumes.sonde, model, raw, order)
@@ -433,7 +440,7 @@ def _activity(plumes: _Plumes, model: _Model, src: Source, exact: bool = False, 
     score = table.chi2(i, j) - SWITCH_PENALTY * (np.isfinite(t_on).astype(float) + np.isfinite(t_off))
     seen = ((t_on == -np.inf) | ((t_on >= raw.met[0]) & (t_on <= raw.met[1])))
     seen &= (t_off == np.inf) | ((t_off >= raw.met[0]) & (t_off <= raw.met[1]))
-    if src.mouth is None:
+    if not anchored:
         seen &= raw.head.share(t_on, t_off) >= HEAD_SHARE
     if simple:
         seen &= t_off == np.inf
@@ -489,14 +496,13 @@ def _select(plumes: _Plumes, runs: list[Pass], targets: list[SonarTarget]) -> li
     candidates = _peaks(grid, stat, ACCEPT / 2)
     candidates += [Source(t.s, 1 if t.bank == "left" else -1, mouth=t) for t in targets]
     chosen = _prune(plumes, _grow(plumes, [], candidates, simple=True))
-    return _polish(plumes, _grow(plumes, chosen, candidates, simple=False))
+    return _locate(plumes, _polish(plumes, _grow(plumes, chosen, candidates, simple=False)))
 
 
 def _grow(plumes: _Plumes, chosen: list[Source], candidates: list[Source], simple: bool) -> list[Source]:
     """Candidates added greedily while one explains enough given those already chosen. Lazily: a
     candidate's gain nearly always shrinks as others join, so one still ahead when re-scored is
-    taken as the best.
-    After each addition the activity of those upstream on its bank is refitted: they may have
+    taken as the best. After each addition its lenders' activity is refitted: they may have
     borrowed its plume."""
     model = plumes.model(chosen)
     pool = [(replace(c, chi2=np.inf), -1) for c in candidates if not _taken(c, chosen)]
@@ -558,10 +564,10 @@ def _prune(plumes: _Plumes, chosen: list[Source]) -> list[Source]:
 
 def _drop_borrowers(plumes: _Plumes, chosen: list[Source]) -> list[Source]:
     """Drop a source, weakest first, when the others explain the log as well for less (``_cost``)
-    with their activity refitted without it: a source can live off a plume that a source upstream
-    on its bank would explain had that one's switch times not been fitted with it already there.
-    Tried for weak sources and for any within BORROWER_M below another. Those upstream are refitted
-    both from where they are and afresh, as either can get stuck."""
+    with their activity refitted without it: a source can live off a plume that one of its lenders
+    would explain had that one's switch times not been fitted with it already there. Tried for
+    weak sources and for any within BORROWER_M below another. The lenders are refitted both from
+    where they are and afresh, as either can get stuck."""
     for src in sorted(chosen, key=lambda c: c.chi2):
         if src not in chosen:
             continue
@@ -577,10 +583,32 @@ def _drop_borrowers(plumes: _Plumes, chosen: list[Source]) -> list[Source]:
     return chosen
 
 
+def _locate(plumes: _Plumes, chosen: list[Source]) -> list[Source]:
+    """Each source away from a pipe mouth placed at the mean of its chainage's likelihood,
+    ``exp(chi2 / 2)`` over PROFILE_M either side (its switch times held), with that spread as its
+    uncertainty: where the plume fits nearly as well over tens of metres (a fast current, slow
+    mixing, a weak source), the middle of that stretch is the better guess than its highest point."""
+    located = []
+    for i, src in enumerate(chosen):
+        if src.mouth is None:
+            model = plumes.model(chosen[:i] + chosen[i + 1 :])
+            trials = [replace(src, s=float(s)) for s in src.s + np.arange(-PROFILE_M, PROFILE_M + 1e-9, PROFILE_STEP_M)]
+            gains = plumes.gains(model, trials)
+            weight = np.exp((gains - gains.max()) / 2.0)
+            where = np.array([t.s for t in trials])
+            mean = float(where @ weight / weight.sum())
+            spread = float(np.sqrt(((where - mean) ** 2) @ weight / weight.sum()))
+            src = replace(src, s=mean, sigma_m=max(src.sigma_m, spread))
+        located.append(src)
+    return _prune(plumes, located)
+
+
 def _lenders(sources: list[Source], src: Source) -> list[int]:
-    """Indices of sources upstream of ``src`` on its bank, within LENDER_M: those whose plume,
-    with its switch times fitted to suit, could stand in for part of the plume of ``src``."""
-    return [i for i, c in enumerate(sources) if c.side == src.side and 0 < src.s - c.s <= LENDER_M]
+    """Indices of sources whose plume, with its switch times fitted to suit, could stand in for
+    part of the plume of ``src``: upstream on its bank within LENDER_M, or at a pipe mouth just
+    downstream (within PIN_M: a plume fitted a little upstream of its pipe)."""
+    return [i for i, c in enumerate(sources) if c.side == src.side
+            and (0 < src.s - c.s <= LENDER_M or (c.mouth is not None and 0 < c.s - src.s <= PIN_M))]
 
 
 def _rewindow_some(plumes: _Plumes, sources: list[Source], which: list[int], fresh: bool,
@@ -654,33 +682,40 @@ def _curvature_sigma(trials: list[Source], gains: FloatArray, top: int) -> float
 # ---- step 3: pin to pipe mouths -----------------------------------------------------------------
 
 def _pin(plumes: _Plumes, sources: list[Source], targets: list[SonarTarget]) -> list[Source]:
-    """Sources not at a pipe mouth moved to free mouths on their bank within PIN_M, strongest
-    first: the sonar sees the mouth itself, while a weak or intermittent plume places its source
-    only roughly. A source goes to one mouth, or is split among all those near it (weak outfalls
-    side by side blend into one plume), whichever fits best, if the whole fits within PIN_CHI2 of
-    what it did (``_cost``; a mouth's lower threshold is the sonar's say); a mouth within SAME_M
-    takes its source whatever the fit."""
+    """Sources not at a pipe mouth moved to free mouths on their bank, strongest first: the sonar
+    sees the mouth itself, while a weak or intermittent plume places its source only roughly.
+
+    A source may go to a mouth within PIN_M, or be split among all those (weak outfalls side by
+    side blend into one plume), if the whole then fits within PIN_CHI2 of what it did (``_cost``;
+    a mouth's lower threshold is the sonar's say); a mouth within SAME_M takes it whatever the fit.
+    It may also go to a mouth up to LENDER_M upstream if that fits at least as well: its plume is
+    then one cut off from that pipe, which stopped before the boat came by."""
     free = [t for t in targets if all(s.mouth is not t for s in sources)]
     current = list(sources)
     for src in sorted((s for s in sources if s.mouth is None), key=lambda s: -s.chi2):
         bank = "left" if src.side > 0 else "right"
-        near = sorted((t for t in free if t.bank == bank and abs(t.s - src.s) <= PIN_M), key=lambda t: abs(t.s - src.s))
-        if not near:
+        mine = sorted((t for t in free if t.bank == bank and -PIN_M <= src.s - t.s <= LENDER_M),
+                      key=lambda t: abs(t.s - src.s))
+        if not mine:
             continue
+        near = [t for t in mine if abs(t.s - src.s) <= PIN_M]
         rest = [c for c in current if c is not src]
         model = plumes.model(rest)
-        at = {id(t): _refine(plumes, model, replace(src, s=t.s, mouth=t), 0.0, False) for t in near}
-        options = [[t] for t in near] + ([near] if len(near) > 1 else [])
-        trials = [_rewindow_some(plumes, rest + [at[id(t)] for t in mouths], list(range(len(rest), len(rest) + len(mouths))),
-                                 fresh=False) for mouths in options]
-        costs = [_cost(plumes, t) for t in trials]
-        best = int(np.argmin(costs))
-        if costs[best] <= _cost(plumes, current) + PIN_CHI2 or abs(near[0].s - src.s) < SAME_M:
-            pick = best if costs[best] <= _cost(plumes, current) + PIN_CHI2 else 0
-            current = trials[pick]
-            free = [t for t in free if all(t is not m for m in options[pick])]
-    current = _prune(plumes, current)
-    return current
+        at = {id(t): _refine(plumes, model, replace(src, s=t.s, mouth=t), 0.0, False) for t in mine}
+        options = [[t] for t in mine] + ([near] if len(near) > 1 else [])
+        trials = [_rewindow_some(plumes, rest + [at[id(t)] for t in mouths],
+                                 list(range(len(rest), len(rest) + len(mouths))), fresh=False) for mouths in options]
+        slack = [PIN_CHI2 if all(abs(t.s - src.s) <= PIN_M for t in mouths) else 0.0 for mouths in options]
+        before = _cost(plumes, current)
+        excess = [_cost(plumes, t) - before - allowed for t, allowed in zip(trials, slack)]
+        best = int(np.argmin(excess))
+        if excess[best] > 0 and abs(mine[0].s - src.s) < SAME_M:
+            best = 0  # the nearest mouth, right by it
+        elif excess[best] > 0:
+            continue
+        current = trials[best]
+        free = [t for t in free if all(t is not m for m in options[best])]
+    return _prune(plumes, current)
 
 
 # ---- findings -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the river; a pass near one bank is where that bank's plumes show best.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -86,10 +87,6 @@ class Pass:
     direction: int
     bank: str | None
 
-    @property
-    def slice(self) -> slice:
-        return slice(self.start, self.stop)
-
 
 def passes(track: Track, frame: RiverFrame, min_length_m: float = MIN_PASS_M) -> list[Pass]:
     """Contiguous runs of steady progress along the river, split where direction or lane changes.
@@ -111,7 +108,7 @@ def passes(track: Track, frame: RiverFrame, min_length_m: float = MIN_PASS_M) ->
     cuts = np.flatnonzero((np.diff(key) != 0) | gap) + 1
     bounds = np.concatenate([[0], cuts, [count]])
     found = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in pairwise(bounds):
         if direction[a] == 0 or abs(track.s[b - 1] - track.s[a]) < min_length_m:
             continue
         bank = {1: "left", -1: "right"}.get(int(side[a]))

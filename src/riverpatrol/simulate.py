@@ -83,7 +83,10 @@ def simulate(
     expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     complete = False
-    with PatrolLogWriter(log_path, log_metadata(scenario), max_bytes=max_log_bytes) as log:
+    meta = log_metadata(scenario)
+    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
+                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
+    with PatrolLogWriter(log_path, meta, max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
         pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
         pilot.arm()

@@ -25,8 +25,9 @@ import pytest
 
 from riverpatrol.analysis.findings import findings_geojson
 from riverpatrol.analysis.lag import respond
+from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
 from riverpatrol.analysis.outfalls import detect_outfalls
-from riverpatrol.analysis.track import river_frame
+from riverpatrol.analysis.track import Fixes, river_frame
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.scenario import parse_scenario
 from riverpatrol.simulate import simulate
@@ -47,9 +48,10 @@ def run_case(case: tuple[str, dict[str, Any], Path]) -> dict[str, Any]:
     result = simulate(scenario, out)
     with PatrolLog(result.log_path) as log:
         started = time.perf_counter()
-        findings = detect_outfalls(log)
+        frame = river_frame(log.meta)
+        findings = with_camera(detect_outfalls(log), camera_sightings(log, frame, Fixes.from_log(log, frame)))
         seconds = time.perf_counter() - started
-        doc = findings_geojson(findings, river_frame(log.meta))
+        doc = findings_geojson(findings, frame)
     return {"name": name, "scenario": data, "truth": result.truth, "findings": doc, "seconds": seconds,
             "seen": seen_snr(data, result.truth)}
 
@@ -110,9 +112,6 @@ def recall_by(values: list[float], hit: list[bool], bins: tuple[float, ...]) -> 
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pooled recall 0.89 < 0.9 on the held-out seeds: every miss is an outfall open to view "
-    "(submerged: false) that only the sonde could find; camera evidence is not fused yet"))
 def test_outfalls_are_found_where_they_are(shared_dir: Path, score_tool: ModuleType, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     public = sorted((shared_dir / "scenarios").glob("*.json"))

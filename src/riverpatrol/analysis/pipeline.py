@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
 from riverpatrol.analysis.findings import findings_geojson
 from riverpatrol.analysis.mapping import plot_map, river_map, write_netcdf
 from riverpatrol.analysis.outfalls import Finding, detect_outfalls
@@ -65,7 +66,7 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         per_sample = classify(measured, qc.valid)
         segments = classify_segments(track.s, measured, qc.valid)
         step("suspected outfalls")
-        findings = detect_outfalls(log)
+        findings = with_camera(detect_outfalls(log), camera_sightings(log, frame, fixes))
     files = {
         "findings": out_dir / "findings.geojson",
         "segments": out_dir / "segments.geojson",

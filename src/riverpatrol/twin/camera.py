@@ -190,6 +190,7 @@ class ForwardCamera:
         height: int = 480,
         quality: int = 70,
     ) -> None:
+        self.hfov_deg, self.eye_height_m = float(np.degrees(_HFOV_RAD)), _EYE_M
         self.width, self.height, self.quality = width, height, quality
         self.focal = (width / 2.0) / np.tan(_HFOV_RAD / 2.0)
         self.cx, self.horizon = width / 2.0, height / 2.0

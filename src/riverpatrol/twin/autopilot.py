@@ -25,9 +25,8 @@ MIN_CORNER_SPEED_MPS = 0.3
 TURN_THROTTLE_MIN = 0.15
 
 
-DEFAULT_PARAMS: dict[str, float] = {
-    "FRAME_CLASS": 2.0, "WP_SPEED": 2.0, "WP_RADIUS": 2.0, "LOIT_RADIUS": 2.0, "CRUISE_SPEED": 2.0,
-    "TURN_MAX_G": 0.6, "FS_GCS_ENABLE": 0.0, "FS_GCS_TIMEOUT": 5.0, "FS_ACTION": 2.0,
+DEFAULT_PARAMS: dict[str, float] = {  # the Rover parameters this emulation honours, at Rover's defaults
+    "WP_SPEED": 2.0, "WP_RADIUS": 2.0, "LOIT_RADIUS": 2.0, "CRUISE_SPEED": 2.0, "TURN_MAX_G": 0.6,
 }
 
 

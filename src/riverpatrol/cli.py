@@ -165,7 +165,7 @@ def analyze(
 
 
 def _analyse(log_path: Path, out: Path, maps: tuple[str, ...] | None = None) -> AnalysisResult:
-    from riverpatrol.analysis.pipeline import DEFAULT_MAPS
+    from riverpatrol.analysis.pipeline import DEFAULT_MAPS, NothingToAnalyse
     from riverpatrol.analysis.pipeline import analyze as run_analysis
 
     with Progress(TextColumn("[bold]analysis"), TextColumn("{task.description}"), console=console, transient=True) as bar:
@@ -173,7 +173,7 @@ def _analyse(log_path: Path, out: Path, maps: tuple[str, ...] | None = None) -> 
         try:
             return run_analysis(log_path, out, maps=DEFAULT_MAPS if maps is None else maps,
                                 progress=lambda what: bar.update(task, description=what))
-        except PatrolLogError as exc:
+        except (PatrolLogError, NothingToAnalyse) as exc:
             _fail(str(exc))
 
 

@@ -69,3 +69,14 @@ def test_analysis_never_imports_the_twin() -> None:
     for source in package.glob("*.py"):
         text = source.read_text()
         assert "riverpatrol.twin" not in text and "from ..twin" not in text, source.name
+
+
+def test_a_log_with_no_samples_is_a_clear_error(tmp_path: Path) -> None:
+    from riverpatrol.patrollog import PatrolLogWriter
+    from riverpatrol.simulate import log_metadata
+
+    with PatrolLogWriter(tmp_path / "patrol.sqlite", log_metadata(load_scenario(DEMO))) as log:
+        log.event(0.0, "patrol_start")
+    proc = subprocess.run([sys.executable, "-m", "riverpatrol", "analyze", str(tmp_path), "--maps", "none"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "nothing to analyse" in proc.stderr and "Traceback" not in proc.stderr

@@ -41,6 +41,10 @@ class AnalysisResult:
     files: dict[str, Path]
 
 
+class NothingToAnalyse(ValueError):
+    """The log holds too little to analyse (a patrol stopped before it sampled the water)."""
+
+
 def resolve_log(path: Path) -> Path:
     """A patrol directory (holding patrol.sqlite) or the log file itself."""
     return path / "patrol.sqlite" if path.is_dir() else path
@@ -56,6 +60,9 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         meta = log.meta
         frame = river_frame(meta)
         step("positions")
+        if log.count("sonde") < 2 or log.count("position") < 2:
+            raise NothingToAnalyse(f"{log_path}: the log holds {log.count('sonde')} sonde samples and "
+                                   f"{log.count('position')} GNSS fixes: nothing to analyse")
         sonde = log.columns("sonde")
         fixes = Fixes.from_log(log, frame)
         track = Track.at_times(fixes, frame, sonde["t"])

@@ -49,10 +49,6 @@ class RangeScan:
     max_cm: int
     distances_cm: NDArray[np.uint16]
 
-    def nearest_m(self) -> float | None:
-        hits = self.distances_cm[self.distances_cm <= self.max_cm]
-        return float(hits.min()) / 100.0 if hits.size else None
-
 
 @dataclass(frozen=True, slots=True)
 class SonarPing:

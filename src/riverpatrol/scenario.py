@@ -155,10 +155,6 @@ class Scenario(_Strict):
     def _frame(self) -> RiverFrame:
         return RiverFrame(self.river.centerline, self.river.width_m, self.river.depth_m)
 
-    @property
-    def survey_range(self) -> tuple[float, float | None]:
-        return self.mission.from_chainage_m, self.mission.to_chainage_m
-
 
 class ScenarioError(ValueError):
     """A scenario that cannot run; ``problems`` holds one ``key.path: message`` line per fault."""

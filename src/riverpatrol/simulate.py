@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.autonomy.avoidance import Avoidance, AvoidanceConfig
 from riverpatrol.autonomy.routes import mission_items, plan_route
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
@@ -81,6 +82,12 @@ def simulate(
     m = scenario.mission
     route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
     expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
+    ranging = scenario.sensors.obstacle_ranging
+    avoidance = Avoidance(
+        pilot, river, twin.autopilot.home, route,
+        AvoidanceConfig(radius_m=scenario.boat.radius_m, cruise_mps=scenario.boat.cruise_speed_mps),
+        max_range_m=ranging.max_range_m, scan_period_s=1.0 / ranging.rate_hz, current_mps=scenario.river.velocity_mps,
+    )
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     complete = False
     meta = log_metadata(scenario)
@@ -91,14 +98,17 @@ def simulate(
         pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
         pilot.arm()
         pilot.set_mode(Mode.AUTO)
-        block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
+        longest_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
         returning = False
         limit_s = scenario.boat.endurance_s
         while twin.time < limit_s:
-            block = twin.advance(block_s)
+            block = twin.advance(avoidance.next_block_s(longest_s))
             events = pilot.events()
+            sensed = twin.sense(block)
+            events += avoidance.observe(sensed.positions, sensed.scan_t, sensed.scan_heading, sensed.scans,
+                                        sensed.scan_increment_deg, sensed.scan_max_cm)
             with log.batch():
-                _write(log, twin.sense(block), counts)
+                _write(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
             complete |= any(e.kind == "mission_complete" for e in events)

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from riverpatrol.autonomy.ownship import OwnShip
 from riverpatrol.autonomy.routes import mission_items
 from riverpatrol.autonomy.tracker import ObstacleTracker, Track
+from riverpatrol.autonomy.water import NearWater
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.records import MissionEvent
 from riverpatrol.vehicle.direct import DirectAutopilot
@@ -80,19 +81,19 @@ def scan_points(x: float, y: float, heading_deg: float, distances_cm: NDArray[np
     return np.column_stack([x + d * np.sin(bearing), y + d * np.cos(bearing)])
 
 
-def unexplained(river: RiverFrame, x: float, y: float, points: FloatArray, increment_deg: float,
+def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increment_deg: float,
                 tolerance_m: float) -> FloatArray:
     """The points the mapped banks cannot explain.
 
     A sector reports its nearest return on its centre line, but the return may lie anywhere across
-    the sector's width: a point within ``tolerance + d sin(half sector)`` of the water's edge (or on
-    land) may be the bank itself.
+    the sector and a beam spreads a little beyond it: a point within ``tolerance + d sin(sector)``
+    of the water's edge (or on land) may be the bank itself.
     """
     if len(points) == 0:
         return points
     d = np.hypot(points[:, 0] - x, points[:, 1] - y)
-    slack = tolerance_m + d * math.sin(math.radians(increment_deg / 2.0))
-    return points[river.bank_clearance(points[:, 0], points[:, 1]) > slack]
+    slack = tolerance_m + d * math.sin(math.radians(increment_deg))
+    return points[water.clearance(points[:, 0], points[:, 1]) > slack]
 
 
 def contact_times(pos: FloatArray, velocities: FloatArray, points: FloatArray, point_velocity: FloatArray,
@@ -119,8 +120,8 @@ def contact_times(pos: FloatArray, velocities: FloatArray, points: FloatArray, p
 class VelocityChooser:
     """Scores candidate ground velocities against obstacles, the banks and the preferred velocity."""
 
-    def __init__(self, river: RiverFrame, config: AvoidanceConfig) -> None:
-        self.river = river
+    def __init__(self, water: NearWater, config: AvoidanceConfig) -> None:
+        self.water = water
         self.config = config
         speeds = config.cruise_mps * _SPEED_SHARES
         unit = np.column_stack([np.cos(_HEADINGS), np.sin(_HEADINGS)])
@@ -152,9 +153,9 @@ class VelocityChooser:
         """
         cfg = self.config
         ahead = pos + candidates[:, None, :] * _BANK_CHECK_S[None, :, None]  # c x n x 2
-        clearance = self.river.bank_clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
+        clearance = self.water.clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
         worst = clearance.reshape(len(candidates), -1).min(axis=1)
-        here = float(self.river.bank_clearance(pos[0:1], pos[1:2])[0])
+        here = float(self.water.clearance(pos[0:1], pos[1:2])[0])
         need = min(cfg.radius_m + cfg.bank_margin_m, here - 0.05)
         return worst >= need
 
@@ -211,7 +212,8 @@ class Avoidance:
         self.config = config
         self.own = OwnShip()
         self.tracker = ObstacleTracker()
-        self.chooser = VelocityChooser(river, config)
+        self.water = NearWater(river, max_range_m)
+        self.chooser = VelocityChooser(self.water, config)
         self.path = _RoutePath(np.vstack([home, route, home]))
         self._max_range = max_range_m
         self._scan_period = scan_period_s
@@ -256,7 +258,8 @@ class Avoidance:
                 max_cm: int) -> list[MissionEvent]:
         """One decision: follow, take over, steer round, or hand back to the route."""
         x, y = self.own.at(t)
-        points = unexplained(self.river, x, y, scan_points(x, y, heading_deg, distances_cm, increment_deg, max_cm),
+        self.water.focus(x, y)
+        points = unexplained(self.water, x, y, scan_points(x, y, heading_deg, distances_cm, increment_deg, max_cm),
                              increment_deg, self.config.bank_tolerance_m)
         tracks = self.tracker.update(t, points)
         self._nearest = float(np.hypot(points[:, 0] - x, points[:, 1] - y).min()) if len(points) else math.inf

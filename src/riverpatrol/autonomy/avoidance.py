@@ -52,7 +52,7 @@ class AvoidanceConfig:
     max_vessel_mps: float = 2.5  # the fastest vessel expected on the river, for the scan-free blocks
     horizon_s: float = 10.0  # contacts later than this are ignored
     hard_s: float = 3.0  # a candidate with a contact sooner than this is refused
-    clear_scans: int = 5  # scans the way back to the route must stay clear before AUTO resumes
+    clear_scans: int = 10  # scans the way back to the route must stay clear before AUTO resumes
     rejoin_ahead_m: float = 6.0  # resume at the first route point at least this far ahead
     head_on_deg: float = 35.0  # reciprocal courses within this are head-on
     colregs_weight: float = 1.5  # cost of passing a head-on vessel starboard to starboard
@@ -127,9 +127,9 @@ class VelocityChooser:
         unit = np.column_stack([np.cos(_HEADINGS), np.sin(_HEADINGS)])
         self._grid = np.vstack([[0.0, 0.0], (unit[None, :, :] * speeds[:, None, None]).reshape(-1, 2)])
 
-    def choose(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles,
-               head_on: list[Track]) -> tuple[FloatArray, bool]:
-        """The best velocity, and whether the preferred one itself is clear (no avoidance needed)."""
+    def choose(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track],
+               clear_factor: float = 1.0) -> tuple[FloatArray, bool]:
+        """The best velocity, and whether the preferred one is clear for ``clear_factor`` horizons."""
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
         if len(obstacles.points):
@@ -138,12 +138,13 @@ class VelocityChooser:
             ttc = np.full(len(candidates), _NO_CONTACT)
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
         cost += 2.0 * np.clip((cfg.horizon_s - ttc) / cfg.horizon_s, 0.0, None)
-        refused = (ttc < cfg.hard_s) | ~self._keeps_to_water(pos, candidates)
+        ashore = ~self._keeps_to_water(pos, candidates)
         wrong_side = self._starboard_passes(pos, candidates, head_on)
         cost += cfg.colregs_weight * wrong_side
-        cost += np.where(refused, 100.0 + np.clip(cfg.hard_s - ttc, 0.0, None), 0.0)
+        # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
+        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * ashore
         best = int(np.argmin(cost))
-        clear = bool(ttc[0] >= cfg.horizon_s and not refused[0] and not wrong_side[0])
+        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and not ashore[0] and not wrong_side[0])
         return candidates[best], clear
 
     def _keeps_to_water(self, pos: FloatArray, candidates: FloatArray) -> NDArray[np.bool_]:
@@ -193,10 +194,6 @@ class _RoutePath:
         gap = np.hypot(a[:, 0] + f * d[:, 0] - x, a[:, 1] + f * d[:, 1] - y)
         j = int(np.argmin(gap))
         return float(self.arc[k[j]] + f[j] * np.sqrt(length2[j])), int(k[j])
-
-    def point_at(self, arc: float) -> FloatArray:
-        arc = min(max(arc, 0.0), float(self.arc[-1]))
-        return np.array([np.interp(arc, self.arc, self.points[:, 0]), np.interp(arc, self.arc, self.points[:, 1])])
 
     def vertex_after(self, arc: float) -> int:
         return min(int(np.searchsorted(self.arc, arc, side="left")), self.last)
@@ -272,11 +269,11 @@ class Avoidance:
         pos = np.array([x, y])
         obstacles = _obstacles(tracks, self._nearest)
         arc = self._progress(x, y, mode)
-        target = self.path.vertex_after(arc + self.config.rejoin_ahead_m) if self._avoiding else None
-        aim = self.path.points[target] if target is not None else self.path.point_at(arc + 8.0)
-        preferred = _towards(pos, aim, self.config.cruise_mps)
+        target = self.path.vertex_after(arc + self.config.rejoin_ahead_m)
+        preferred = _towards(pos, self.path.points[target], self.config.cruise_mps)
         head_on = [k for k in tracks if _is_head_on(k, preferred, pos, self.config.head_on_deg)]
-        velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on)
+        # Handing back needs a longer clear view than taking over: no flapping between the two.
+        velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on, 1.5 if self._avoiding else 1.0)
         if not self._avoiding:
             if clear:
                 return []
@@ -288,7 +285,7 @@ class Avoidance:
                                                     "moving": nearest.velocity != (0.0, 0.0),
                                                     "head_on": bool(head_on)})]
         self._clear_for = self._clear_for + 1 if clear else 0
-        if self._clear_for >= self.config.clear_scans and target is not None:
+        if self._clear_for >= self.config.clear_scans:
             return [self._rejoin(t, target)]
         self.pilot.guided_velocity(float(velocity[1]), float(velocity[0]))
         return []

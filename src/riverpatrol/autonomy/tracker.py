@@ -1,9 +1,11 @@
 """Obstacles from successive ranging scans: returns grouped into objects, objects followed in time.
 
 A ring scan lists its returns in bearing order, so one object is a run of neighbouring sectors whose
-points lie close together. Each object is matched to the nearest track of the previous scans and an
-alpha-beta filter on its centre gives its ground velocity. The centre of what the sensor sees of a
-hull slides as the view changes, so only speeds above ``MOVING_MPS`` count as motion.
+points lie close together. Each object is matched to the nearest track of the previous scans; a
+straight-line fit through its centres over the last ``WINDOW_S`` gives its ground velocity, which
+answers within a few scans of first sight (a vessel met head-on is 3 m nearer every second). The
+centre of what the sensor sees of a hull slides as the view changes, so only speeds above
+``MOVING_MPS`` count as motion.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from numpy.typing import NDArray
 LINK_M = 2.0  # neighbouring returns closer than this belong to one object
 GATE_M = 3.0  # an object continues a track whose prediction lies within this
 FORGET_S = 1.0  # a track not seen for this long is dropped
-ALPHA, BETA = 0.2, 0.02  # alpha-beta gains at 10 Hz: velocity noise ~0.1 m/s, settles in ~1.5 s
+WINDOW_S = 1.5  # centres fitted for the velocity: noise ~0.2 m/s for 0.3 m scatter at 10 Hz
 MOVING_MPS = 0.4
-SETTLED_HITS = 8  # scans before a track's velocity is trusted
+SETTLED_HITS = 5  # scans before a track's velocity is trusted
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Track:
     vx: float = 0.0
     vy: float = 0.0
     hits: int = 1
+    history: list[tuple[float, float, float]] = field(default_factory=list)
 
     @property
     def velocity(self) -> tuple[float, float]:
@@ -63,7 +66,7 @@ class ObstacleTracker:
                 if d < best_d:
                     best, best_d = track, d
             if best is None:
-                best = Track(next(self._ids), t, float(cx), float(cy), cluster)
+                best = Track(next(self._ids), t, float(cx), float(cy), cluster, history=[(t, float(cx), float(cy))])
                 self.tracks.append(best)
             else:
                 free.remove(best)
@@ -73,13 +76,13 @@ class ObstacleTracker:
 
 
 def _follow(track: Track, t: float, cx: float, cy: float, cluster: NDArray[np.float64]) -> None:
-    dt = max(t - track.t, 1e-3)
-    px, py = track.x + track.vx * dt, track.y + track.vy * dt
-    rx, ry = cx - px, cy - py
-    track.x, track.y = px + ALPHA * rx, py + ALPHA * ry
-    track.vx += BETA / dt * rx
-    track.vy += BETA / dt * ry
-    track.t, track.points, track.hits = t, cluster, track.hits + 1
+    track.history = [h for h in track.history if t - h[0] <= WINDOW_S] + [(t, cx, cy)]
+    ht, hx, hy = np.array(track.history).T
+    if len(ht) >= 2:
+        dt = ht - ht.mean()
+        spread = float(dt @ dt)
+        track.vx, track.vy = float(dt @ hx) / spread, float(dt @ hy) / spread
+    track.t, track.x, track.y, track.points, track.hits = t, cx, cy, cluster, track.hits + 1
 
 
 def _clusters(points: NDArray[np.float64]) -> list[NDArray[np.float64]]:

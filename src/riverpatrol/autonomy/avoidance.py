@@ -55,7 +55,7 @@ class AvoidanceConfig:
     clear_scans: int = 10  # scans the way back to the route must stay clear before AUTO resumes
     rejoin_ahead_m: float = 6.0  # resume at the first route point at least this far ahead
     head_on_deg: float = 35.0  # reciprocal courses within this are head-on
-    colregs_weight: float = 1.5  # cost of passing a head-on vessel starboard to starboard
+    colregs_weight: float = 0.6  # cost of passing a head-on vessel starboard to starboard
 
     @property
     def keep_m(self) -> float:

@@ -79,7 +79,8 @@ def test_a_head_on_vessel_is_passed_port_to_port(river: RiverFrame) -> None:
                    vx=-1.5, vy=0.0, hits=20)
     obstacles = Obstacles(vessel.points, np.tile([[-1.5, 0.0]], (3, 1)), [vessel], 14.0)
     chooser = VelocityChooser(water, CONFIG)
-    velocity, clear = chooser.choose(np.array([100.0, 0.0]), np.array([1.5, 0.0]), obstacles, [vessel])
+    velocity, clear = chooser.choose(np.array([100.0, 0.0]), np.array([1.5, 0.0]), obstacles, [vessel],
+                                     np.array([1.5, 0.0]))
     assert not clear
     assert velocity[1] < -0.2  # heading east, starboard is south: the vessel stays on the port side
 
@@ -90,6 +91,6 @@ def test_no_candidate_takes_the_boat_ashore(river: RiverFrame) -> None:
     wall = np.column_stack([np.full(9, 104.0), np.linspace(-9.5, 9.5, 9)])  # the reach blocked ahead
     obstacles = Obstacles(wall, np.zeros_like(wall), [], 4.0)
     velocity, _ = VelocityChooser(water, CONFIG).choose(np.array([100.0, -7.5]), np.array([0.0, -1.5]),
-                                                       obstacles, [])
+                                                       obstacles, [], np.array([0.0, -1.5]))
     ahead = np.array([100.0, -7.5]) + velocity * np.array([[1.0], [2.0], [3.0]])
     assert np.all(river.bank_clearance(ahead[:, 0], ahead[:, 1]) >= 2.0 - 1e-9)

@@ -56,6 +56,7 @@ class AvoidanceConfig:
     rejoin_ahead_m: float = 6.0  # resume at the first route point at least this far ahead
     head_on_deg: float = 35.0  # reciprocal courses within this are head-on
     colregs_weight: float = 0.6  # cost of passing a head-on vessel starboard to starboard
+    steadiness: float = 0.8  # cost of straying from the velocity being followed, against the preferred
 
     @property
     def keep_m(self) -> float:
@@ -128,8 +129,13 @@ class VelocityChooser:
         self._grid = np.vstack([[0.0, 0.0], (unit[None, :, :] * speeds[:, None, None]).reshape(-1, 2)])
 
     def choose(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track],
-               clear_factor: float = 1.0) -> tuple[FloatArray, bool]:
-        """The best velocity, and whether the preferred one is clear for ``clear_factor`` horizons."""
+               current: FloatArray, clear_factor: float = 1.0) -> tuple[FloatArray, bool]:
+        """The best velocity, and whether the preferred one is clear for ``clear_factor`` horizons.
+
+        ``current`` is the velocity the boat is following now: straying from it costs too, so the
+        boat holds one course round an obstacle instead of dithering between equally good ones
+        it could never reach in time (it turns at 30 degrees a second).
+        """
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
         if len(obstacles.points):
@@ -137,7 +143,10 @@ class VelocityChooser:
         else:
             ttc = np.full(len(candidates), _NO_CONTACT)
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
-        cost += 2.0 * np.clip((cfg.horizon_s - ttc) / cfg.horizon_s, 0.0, None)
+        cost += cfg.steadiness * np.hypot(*(candidates - current).T) / cfg.cruise_mps
+        # A contact within the horizon outweighs any detour (the velocity obstacle proper); among
+        # such candidates, the later contact is the lesser evil.
+        cost += np.where(ttc < cfg.horizon_s, 3.0 + 5.0 * (cfg.horizon_s - ttc) / cfg.horizon_s, 0.0)
         ashore = ~self._keeps_to_water(pos, candidates)
         wrong_side = self._starboard_passes(pos, candidates, head_on)
         cost += cfg.colregs_weight * wrong_side
@@ -220,6 +229,7 @@ class Avoidance:
         self._avoiding = False
         self._clear_for = 0
         self._nearest = math.inf
+        self._command = np.zeros(2)  # the velocity target last sent
 
     # ---- the loop ----------------------------------------------------------------------------
     def observe(self, fixes: dict[str, FloatArray], scan_t: FloatArray, scan_heading: FloatArray,
@@ -273,7 +283,10 @@ class Avoidance:
         preferred = _towards(pos, self.path.points[target], self.config.cruise_mps)
         head_on = [k for k in tracks if _is_head_on(k, preferred, pos, self.config.head_on_deg)]
         # Handing back needs a longer clear view than taking over: no flapping between the two.
-        velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on, 1.5 if self._avoiding else 1.0)
+        current = self._command if self._avoiding else np.array([self.own.vx, self.own.vy])
+        velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on, current,
+                                              1.5 if self._avoiding else 1.0)
+        self._command = velocity
         if not self._avoiding:
             if clear:
                 return []

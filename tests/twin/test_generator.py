@@ -83,3 +83,29 @@ def test_knobs_fix_what_they_name_and_leave_the_rest_alone() -> None:
     assert generate_scenario(7, n_outfalls=0)["outfalls"] == []
     with pytest.raises(TypeError, match="unknown knob"):
         generate_scenario(7, colour="blue")
+
+
+def test_traffic_is_drawn_on_request_and_leaves_the_water_navigable() -> None:
+    from shapely.geometry import Point, Polygon
+
+    counts = {"bridges": 0, "moored": 0, "vessels": 0}
+    for seed in range(12):
+        data = generate_scenario(seed, traffic=True, length_m=400.0)
+        assert {k: v for k, v in data.items() if k != "obstacles"} == generate_scenario(seed, length_m=400.0)
+        sc = parse_scenario(data)
+        frame = sc.river_frame()
+        bridges = {o.id.split("-")[1][0] for o in sc.obstacles.static if o.id.startswith("pier")}
+        moored = [o for o in sc.obstacles.static if o.id.startswith("moored")]
+        assert len(bridges) <= 3 and len(moored) <= 3 and len(sc.obstacles.moving) <= 3
+        counts["bridges"] += len(bridges)
+        counts["moored"] += len(moored)
+        counts["vessels"] += len(sc.obstacles.moving)
+        shapes = [Point(*frame.local.to_xy(*o.center)).buffer(o.radius_m) for o in sc.obstacles.static if o.id.startswith("pier")]
+        shapes += [Polygon(np.column_stack(frame.local.to_xy(*np.asarray(o.ring).T))) for o in moored]
+        for vessel in sc.obstacles.moving:
+            assert 0.5 <= vessel.speed_mps <= 2.0 and vessel.loop
+            x, y = frame.local.to_xy(*np.asarray(vessel.path).T)
+            half = vessel.beam_m / 2.0
+            assert frame.bank_clearance(x, y).min() >= half  # the hull stays in the water
+            assert all(Point(px, py).distance(shape) >= half for px, py in zip(x, y) for shape in shapes)
+    assert min(counts.values()) > 0  # some of each, over a dozen seeds

@@ -37,6 +37,8 @@ _HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
 _SPEED_SHARES = np.array([0.35, 0.7, 1.0])
 _BANK_CHECK_S = np.array([1.0, 2.0, 3.0])  # candidates must keep clear of the bank this far ahead
 _NO_CONTACT = 1e9
+BANK_HARD_M = 0.5  # water the boat's circle always keeps from the bank
+WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed for
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Obstacles:
     velocity: FloatArray  # k x 2 ground velocity of each point's track
     tracks: list[Track]
     nearest_m: float
+    what_if: NDArray[np.bool_] | None = None  # points of a vessel as if it stopped or turned back
 
 
 def scan_points(x: float, y: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
@@ -139,7 +142,10 @@ class VelocityChooser:
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
         if len(obstacles.points):
-            ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, cfg.keep_m).min(axis=1)
+            ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, cfg.keep_m)
+            if obstacles.what_if is not None:
+                ttc = np.where(obstacles.what_if[None, :] & (ttc > WHAT_IF_S), _NO_CONTACT, ttc)
+            ttc = ttc.min(axis=1)
         else:
             ttc = np.full(len(candidates), _NO_CONTACT)
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
@@ -147,27 +153,30 @@ class VelocityChooser:
         # A contact within the horizon outweighs any detour (the velocity obstacle proper); among
         # such candidates, the later contact is the lesser evil.
         cost += np.where(ttc < cfg.horizon_s, 3.0 + 5.0 * (cfg.horizon_s - ttc) / cfg.horizon_s, 0.0)
-        ashore = ~self._keeps_to_water(pos, candidates)
+        ashore, intrusion = self._bank_costs(pos, candidates)
+        cost += intrusion
         wrong_side = self._starboard_passes(pos, candidates, head_on)
         cost += cfg.colregs_weight * wrong_side
         # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
         cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * ashore
         best = int(np.argmin(cost))
-        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and not ashore[0] and not wrong_side[0])
+        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and not ashore[0] and not wrong_side[0]
+                     and intrusion[0] == 0.0)
         return candidates[best], clear
 
-    def _keeps_to_water(self, pos: FloatArray, candidates: FloatArray) -> NDArray[np.bool_]:
-        """Candidates that keep the boat's circle and margin inside the water over the next seconds.
+    def _bank_costs(self, pos: FloatArray, candidates: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
+        """Which candidates go ashore, and what each costs for eating into the bank margin.
 
-        Where the boat already sits inside the margin, a candidate may not bring it nearer the bank.
+        Over the next seconds the boat's circle must keep ``BANK_HARD_M`` of water (else refused);
+        within the margin every centimetre nearer costs, so the boat is pushed off the bank rather
+        than allowed to creep along it (a rule of "no nearer than now" creeps with GNSS noise).
         """
         cfg = self.config
         ahead = pos + candidates[:, None, :] * _BANK_CHECK_S[None, :, None]  # c x n x 2
         clearance = self.water.clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
         worst = clearance.reshape(len(candidates), -1).min(axis=1)
-        here = float(self.water.clearance(pos[0:1], pos[1:2])[0])
-        need = min(cfg.radius_m + cfg.bank_margin_m, here - 0.05)
-        return worst >= need
+        intrusion = np.clip(cfg.radius_m + cfg.bank_margin_m - worst, 0.0, None)
+        return worst < cfg.radius_m + BANK_HARD_M, 3.0 * intrusion
 
     def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
         """1 where a candidate would leave a head-on vessel on the boat's starboard side, else 0."""
@@ -326,11 +335,22 @@ class Avoidance:
 
 
 def _obstacles(tracks: list[Track], nearest: float) -> Obstacles:
+    """Every track's points at its velocity; a moving vessel's also as if it stopped or turned back.
+
+    A vessel may stop or turn round without warning (at the end of its run, for a mooring): the
+    boat keeps clear of those too over the next ``WHAT_IF_S``, so it never trails a vessel closely,
+    without giving up water that only a vessel turning back far ahead would need.
+    """
     if not tracks:
         return Obstacles(np.empty((0, 2)), np.empty((0, 2)), tracks, nearest)
-    points = np.vstack([k.points for k in tracks])
-    velocity = np.repeat(np.array([k.velocity for k in tracks]), [len(k.points) for k in tracks], axis=0)
-    return Obstacles(points, velocity, tracks, nearest)
+    points, velocity, what_if = [], [], []
+    for track in tracks:
+        u = np.array(track.velocity)
+        for k, hypothesis in enumerate((u,) if not u.any() else (u, 0.0 * u, -u)):
+            points.append(track.points)
+            velocity.append(np.broadcast_to(hypothesis, track.points.shape))
+            what_if.append(np.full(len(track.points), k > 0))
+    return Obstacles(np.vstack(points), np.vstack(velocity), tracks, nearest, np.concatenate(what_if))
 
 
 def _towards(pos: FloatArray, aim: FloatArray, speed: float) -> FloatArray:

@@ -37,7 +37,7 @@ _HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
 _SPEED_SHARES = np.array([0.35, 0.7, 1.0])
 _BANK_CHECK_S = np.array([1.0, 2.0, 3.0])  # candidates must keep clear of the bank this far ahead
 _NO_CONTACT = 1e9
-BANK_HARD_M = 0.5  # water the boat's circle always keeps from the bank
+BANK_HARD_M = 0.8  # water the boat's circle always keeps from the bank
 WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed for
 
 
@@ -141,18 +141,14 @@ class VelocityChooser:
         """
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
-        if len(obstacles.points):
-            ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, cfg.keep_m)
-            if obstacles.what_if is not None:
-                ttc = np.where(obstacles.what_if[None, :] & (ttc > WHAT_IF_S), _NO_CONTACT, ttc)
-            ttc = ttc.min(axis=1)
-        else:
-            ttc = np.full(len(candidates), _NO_CONTACT)
+        ttc, what_if = self._contacts(pos, candidates, obstacles)
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
         cost += cfg.steadiness * np.hypot(*(candidates - current).T) / cfg.cruise_mps
         # A contact within the horizon outweighs any detour (the velocity obstacle proper); among
-        # such candidates, the later contact is the lesser evil.
+        # such candidates, the later contact is the lesser evil. A vessel that might stop or turn
+        # back weighs less: it is a possibility, not a prediction.
         cost += np.where(ttc < cfg.horizon_s, 3.0 + 5.0 * (cfg.horizon_s - ttc) / cfg.horizon_s, 0.0)
+        cost += np.where(what_if < WHAT_IF_S, 1.5 + 1.5 * (WHAT_IF_S - what_if) / WHAT_IF_S, 0.0)
         ashore, intrusion = self._bank_costs(pos, candidates)
         cost += intrusion
         wrong_side = self._starboard_passes(pos, candidates, head_on)
@@ -160,9 +156,20 @@ class VelocityChooser:
         # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
         cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * ashore
         best = int(np.argmin(cost))
-        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and not ashore[0] and not wrong_side[0]
-                     and intrusion[0] == 0.0)
+        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and what_if[0] >= WHAT_IF_S and not ashore[0]
+                     and not wrong_side[0] and intrusion[0] == 0.0)
         return candidates[best], clear
+
+    def _contacts(self, pos: FloatArray, candidates: FloatArray, obstacles: Obstacles) -> tuple[FloatArray, FloatArray]:
+        """Per candidate, the first contact with what is predicted, and with what a vessel might do."""
+        none = np.full(len(candidates), _NO_CONTACT)
+        if not len(obstacles.points):
+            return none, none
+        ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, self.config.keep_m)
+        what_if = obstacles.what_if if obstacles.what_if is not None else np.zeros(ttc.shape[1], bool)
+        predicted = ttc[:, ~what_if].min(axis=1) if (~what_if).any() else none
+        possible = ttc[:, what_if].min(axis=1) if what_if.any() else none
+        return predicted, possible
 
     def _bank_costs(self, pos: FloatArray, candidates: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
         """Which candidates go ashore, and what each costs for eating into the bank margin.
@@ -176,7 +183,7 @@ class VelocityChooser:
         clearance = self.water.clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
         worst = clearance.reshape(len(candidates), -1).min(axis=1)
         intrusion = np.clip(cfg.radius_m + cfg.bank_margin_m - worst, 0.0, None)
-        return worst < cfg.radius_m + BANK_HARD_M, 3.0 * intrusion
+        return worst < cfg.radius_m + BANK_HARD_M, 10.0 * intrusion
 
     def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
         """1 where a candidate would leave a head-on vessel on the boat's starboard side, else 0."""

@@ -4,7 +4,10 @@
 left bank back upstream, then returns home: plumes hug their own bank, so each bank is sampled close
 in. ``centerline`` runs down the middle and back; ``transects`` zig-zags across the river at a set
 spacing, for cross-sections of the water quality. Waypoints are spaced along the chainage so that the
-route follows bends; every one stays ``bank_offset_m`` inside the water.
+route follows bends; every one stays ``bank_offset_m`` inside the water. ``corridor`` (as QGroundControl's
+corridor scan) runs lanes parallel to a given polyline across a given width, back and forth; lanes
+are held in the water in the river frame, so where the river is narrower than the corridor they close
+up inside the banks instead of running ashore.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from shapely import LineString
+
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.vehicle.mission import MissionItem
 
 SPACING_M = 10.0
 PATTERNS = ("outfall-survey", "centerline", "transects")
+CORRIDOR = "corridor"
+_CORRIDOR_STEP_M = 5.0  # lane waypoints: short enough that legs between them follow the banks
 
 
 def _chainages(start: float, end: float) -> NDArray[np.float64]:
@@ -85,6 +92,52 @@ def _transects(river: RiverFrame, start: float, end: float, offset: float, spaci
         if k + 1 < len(s):  # along the far bank to where the next cross-section starts
             legs.append(_bank_pass(river, here, s[k + 1], -side, offset)[1:-1])
     return np.concatenate(legs)
+
+
+def corridor_route(river: RiverFrame, polyline: NDArray[np.float64], width_m: float, spacing_m: float,
+                   clearance_m: float) -> NDArray[np.float64]:
+    """Lanes ``spacing_m`` apart across ``width_m`` round ``polyline`` (local metres), alternating
+    direction, each held ``clearance_m`` inside the water and clear of the reach's ends."""
+    line = LineString(polyline)
+    if line.length <= 0:
+        raise ValueError("corridor: the polyline needs two distinct points")
+    count = max(1, int(round(width_m / spacing_m)) + 1) if width_m > 0 else 1
+    offsets = np.linspace(-width_m / 2.0, width_m / 2.0, count) if count > 1 else np.zeros(1)
+    lanes = []
+    for k, offset in enumerate(offsets):
+        lane = line.offset_curve(float(offset)) if offset else line
+        steps = max(2, int(np.ceil(lane.length / _CORRIDOR_STEP_M)) + 1)
+        points = np.array([(p.x, p.y) for p in lane.interpolate(np.linspace(0.0, lane.length, steps))])
+        lanes.append(points if k % 2 == 0 else points[::-1])
+    route = _legs_inside_water(river, _inside_water(river, np.concatenate(lanes), clearance_m), clearance_m)
+    keep = np.concatenate([[True], np.hypot(*np.diff(route, axis=0).T) > 0.5])  # lanes closed up: drop repeats
+    return route[keep]
+
+
+def _legs_inside_water(river: RiverFrame, route: NDArray[np.float64], clearance: float,
+                       tolerance: float = 0.01) -> NDArray[np.float64]:
+    """Split legs that cut a bend closer than ``clearance`` to the bank at their worst point, moved
+    back inside, until every leg keeps the clearance (within ``tolerance``)."""
+    for _ in range(8):
+        a, b = route[:-1], route[1:]
+        frac = np.linspace(0.0, 1.0, 17)[1:-1]
+        samples = a[:, None, :] + (b - a)[:, None, :] * frac[None, :, None]
+        gap = river.bank_clearance(samples[..., 0].ravel(), samples[..., 1].ravel()).reshape(len(a), -1)
+        short = np.flatnonzero(gap.min(axis=1) < clearance - tolerance)
+        if short.size == 0:
+            break
+        worst = samples[short, gap[short].argmin(axis=1)]
+        route = np.insert(route, short + 1, _inside_water(river, worst, clearance), axis=0)
+    return route
+
+
+def _inside_water(river: RiverFrame, xy: NDArray[np.float64], clearance: float) -> NDArray[np.float64]:
+    """Points moved across the river (and along it, off the ends) until ``clearance`` inside the water."""
+    s, n = river.to_river(xy[:, 0], xy[:, 1])
+    s = np.clip(s, clearance, river.length - clearance)
+    half = np.maximum(river.width_at(s) / 2.0 - clearance, 0.0)
+    x, y = river.from_river(s, np.clip(n, -half, half))
+    return np.column_stack([x, y])
 
 
 def mission_items(river: RiverFrame, route: NDArray[np.float64], speed_mps: float) -> list[MissionItem]:

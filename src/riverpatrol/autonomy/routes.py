@@ -80,18 +80,42 @@ def plan_route(river: RiverFrame, pattern: str, start: float, end: float | None,
     raise ValueError(f"mission.pattern: unknown pattern {pattern!r} (known: {', '.join(PATTERNS)})")
 
 
-def _transects(river: RiverFrame, start: float, end: float, offset: float, spacing: float) -> NDArray[np.float64]:
-    """Zig-zag cross-sections every ``spacing`` metres: across, along the bank to the next, ..."""
-    s = np.arange(start, end + 1e-9, spacing)
+def _transects(river: RiverFrame, start: float, end: float, offset: float, spacing: float,
+               first_side: int = -1) -> NDArray[np.float64]:
+    """Zig-zag cross-sections every ``spacing`` metres: across, along the bank to the next, ...
+    (the first one starts at ``first_side``: -1 the right bank, +1 the left)."""
+    s = np.arange(start, end + 1e-9, spacing) if end >= start else np.arange(start, end - 1e-9, -spacing)
     legs = []
     for k, here in enumerate(s):
-        side = -1 if k % 2 == 0 else 1  # the first cross-section starts at the right bank
+        side = first_side if k % 2 == 0 else -first_side
         ends = np.array([side, -side]) * (river.width_at(here) / 2.0 - offset)
         x, y = river.from_river(np.array([here, here]), ends)
         legs.append(np.column_stack([x, y]))
         if k + 1 < len(s):  # along the far bank to where the next cross-section starts
             legs.append(_bank_pass(river, here, s[k + 1], -side, offset)[1:-1])
     return np.concatenate(legs)
+
+
+def investigation_route(river: RiverFrame, here_s: float, onset_s: float, side: int, offset: float,
+                        span_m: float = 60.0, sweep_m: float = 30.0) -> NDArray[np.float64]:
+    """Back along the ``side`` bank from ``here_s`` to ``span_m`` upstream of a plume's onset, then
+    cross-sections every ``sweep_m`` down to ``span_m`` below it, and back to the bank at ``here_s``:
+    the plume's extent along and across the river, from a boat that was passing by."""
+    lo = max(offset, onset_s - span_m)
+    hi = min(river.length - offset, onset_s + span_m)
+    back = _bank_pass(river, here_s, lo, side, offset)
+    sweep = _transects(river, lo, hi, offset, sweep_m, first_side=side)
+    _, last_n = river.to_river(sweep[-1:, 0], sweep[-1:, 1])
+    resume = _bank_pass(river, hi, here_s, 1 if last_n[0] > 0 else -1, offset)
+    return np.concatenate([back, sweep, resume, _bank_pass(river, here_s, here_s, side, offset)[:1]])
+
+
+def return_route(river: RiverFrame, from_s: float, home_s: float, offset: float) -> NDArray[np.float64]:
+    """Down the middle of the river from ``from_s`` to the home chainage: home by water, where a
+    straight line (Rover's RTL) would cut across the land in the bends."""
+    lo, hi = offset, river.length - offset
+    x, y = river.from_river(_chainages(float(np.clip(from_s, lo, hi)), float(np.clip(home_s, lo, hi))), 0.0)
+    return np.column_stack([x, y])
 
 
 def corridor_route(river: RiverFrame, polyline: NDArray[np.float64], width_m: float, spacing_m: float,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-
 from shapely import LineString
 
 from riverpatrol.geo.frame import RiverFrame

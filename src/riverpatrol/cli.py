@@ -240,6 +240,38 @@ def twin_field(
         out.write(f"{text},{repr(float(value)) if is_wet else ''}\n")
 
 
+@twin_app.command("serve")
+def twin_serve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],
+    mavlink: Annotated[str, typer.Option("--mavlink", help="udpout:HOST:PORT, udpin:HOST:PORT, tcpin:HOST:PORT or a serial device.")] = "udpout:127.0.0.1:14550",
+    speedup: Annotated[float, typer.Option("--speedup", min=0.1, max=1000.0, help="Twin time at N x real time.")] = 1.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the sensors' patrol log and, on exit, truth.json here.")] = None,
+    keyframe_interval: Annotated[float, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes.")] = 1.0,
+    signing_passphrase: Annotated[str | None, typer.Option("--signing-passphrase", help="Sign MAVLink 2 and ignore unsigned input (key = SHA-256 of it, as MAVProxy).")] = None,
+) -> None:
+    """Run the twin as an ArduPilot Rover boat speaking MAVLink 2 (like SITL) until interrupted."""
+    import signal
+    import threading
+
+    from riverpatrol.twin.serve import serve
+    from riverpatrol.vehicle.link import LinkError, signing_key
+
+    sc = _scenario(scenario)
+    if out is not None and (out / "patrol.sqlite").exists():
+        _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
+    try:
+        result = serve(sc, mavlink, speedup=speedup, out_dir=out, keyframe_s=keyframe_interval, stop=stop,
+                       signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
+    except LinkError as exc:
+        _fail(f"--mavlink: {exc}")
+    errors.print(f"twin serve: stopped at {result.scenario_s:.1f} s twin time after {result.wall_s:.1f} s; "
+                 f"{result.bad_packets} bad packets ignored", soft_wrap=True)
+
+
 def _read_points(path: Path) -> list[tuple[str, float, float]]:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")

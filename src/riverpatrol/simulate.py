@@ -57,6 +57,14 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
+    """The log's metadata for a patrol in the twin: the boat's map and instruments, its camera."""
+    meta = log_metadata(twin.scenario)
+    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
+                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
+    return meta
+
+
 def simulate(
     scenario: Scenario,
     out_dir: Path,
@@ -83,10 +91,7 @@ def simulate(
     expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     complete = False
-    meta = log_metadata(scenario)
-    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
-                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
-    with PatrolLogWriter(log_path, meta, max_bytes=max_log_bytes) as log:
+    with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
         pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
         pilot.arm()
@@ -98,7 +103,7 @@ def simulate(
             block = twin.advance(block_s)
             events = pilot.events()
             with log.batch():
-                _write(log, twin.sense(block), counts)
+                write_sensed(log, twin.sense(block), counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
             complete |= any(e.kind == "mission_complete" for e in events)
@@ -126,7 +131,8 @@ def _round_trip_m(route: NDArray[np.float64], home: tuple[float, float]) -> floa
     return float(np.hypot(*np.diff(path, axis=0).T).sum())
 
 
-def _write(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+def write_sensed(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+    """One block's sensed records into the log (the caller's batch), counted by kind."""
     p = batch.positions
     log.positions(p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"])
     log.sonde(batch.sonde_t, batch.sonde)

@@ -23,8 +23,9 @@ from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.twin import RiverTwin, SensedBatch
+from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.direct import DirectAutopilot
-from riverpatrol.vehicle.mission import Mode
+from riverpatrol.vehicle.mission import MissionItem, Mode
 
 LOG_NAME = "patrol.sqlite"
 TRUTH_NAME = "truth.json"
@@ -85,44 +86,78 @@ def simulate(
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
     pilot = DirectAutopilot(twin.autopilot)
-    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
-    m = scenario.mission
-    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
-    expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
+    plan = plan_patrol(scenario)
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
-    complete = False
     with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
-        log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
-        pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
-        pilot.arm()
-        pilot.set_mode(Mode.AUTO)
+        duty = PatrolDuty(pilot, log, plan, scenario.boat.endurance_s)
         block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
-        returning = False
-        limit_s = scenario.boat.endurance_s
-        while twin.time < limit_s:
+        while not duty.done:
             block = twin.advance(block_s)
-            events = pilot.events()
             with log.batch():
                 write_sensed(log, twin.sense(block), counts)
-                log.events([(e.t, e.kind, e.detail) for e in events])
-            counts["event"] += len(events)
-            complete |= any(e.kind == "mission_complete" for e in events)
+                duty.check()
             if progress:
-                progress(twin.time, expected_s)
-            if complete:
-                break
-            if not returning and twin.time > ENDURANCE_MARGIN * limit_s:
-                returning = True
-                pilot.set_mode(Mode.RTL)
-                log.event(twin.time, "failsafe", reason="endurance", action="RTL")
+                progress(twin.time, plan.expected_s)
             if not fast:
                 _pace(started, twin.time, speedup)
-        log.event(twin.time, "patrol_end", mission_complete=complete)
+        duty.finish()
+        counts["event"] = duty.events
+        complete = duty.complete
     home = twin.autopilot.home
     at_home = ((twin.boat.x - home[0]) ** 2 + (twin.boat.y - home[1]) ** 2) ** 0.5 <= HOME_TOLERANCE_M
     truth = twin.truth.document(mission_complete=complete and at_home)
     write_json(truth_path, truth)
     return SimulationResult(log_path, truth_path, truth, twin.time, time.perf_counter() - started, counts)
+
+
+@dataclass(frozen=True)
+class PatrolPlan:
+    """The scenario's patrol as mission items, planned from the river map alone."""
+
+    pattern: str
+    waypoints: int
+    items: list[MissionItem]
+    expected_s: float  # for the progress bar
+
+
+def plan_patrol(scenario: Scenario) -> PatrolPlan:
+    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
+    m = scenario.mission
+    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
+    hx, hy = river.local.to_xy(*scenario.boat.home)
+    speed = scenario.boat.cruise_speed_mps
+    return PatrolPlan(m.pattern, len(route), mission_items(river, route, speed),
+                      _round_trip_m(route, (float(hx), float(hy))) / speed)
+
+
+class PatrolDuty:
+    """The boat side's part of a patrol, through any ``Autopilot``: start the mission, log what
+    the autopilot reports, notice completion, turn home once the endurance margin is used."""
+
+    def __init__(self, pilot: Autopilot, log: PatrolLogWriter, plan: PatrolPlan, endurance_s: float) -> None:
+        self._pilot, self._log, self._limit_s = pilot, log, endurance_s
+        self.events = 0
+        self.complete = self.done = self._returning = False
+        log.event(pilot.time, "patrol_start", pattern=plan.pattern, waypoints=plan.waypoints)
+        pilot.upload_mission(plan.items)
+        pilot.arm()
+        pilot.set_mode(Mode.AUTO)
+
+    def check(self) -> None:
+        """Log the autopilot's events so far and act on them; sets ``done`` when the patrol ends."""
+        pilot = self._pilot
+        events = pilot.events()
+        self._log.events([(e.t, e.kind, e.detail) for e in events])
+        self.events += len(events)
+        self.complete |= any(e.kind == "mission_complete" for e in events)
+        self.done = self.complete or pilot.time >= self._limit_s
+        if not self.done and not self._returning and pilot.time > ENDURANCE_MARGIN * self._limit_s:
+            self._returning = True
+            pilot.set_mode(Mode.RTL)
+            self._log.event(pilot.time, "failsafe", reason="endurance", action="RTL")
+
+    def finish(self) -> None:
+        self._log.event(self._pilot.time, "patrol_end", mission_complete=self.complete)
 
 
 def _round_trip_m(route: NDArray[np.float64], home: tuple[float, float]) -> float:

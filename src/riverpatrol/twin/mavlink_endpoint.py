@@ -20,7 +20,7 @@ import numpy as np
 from riverpatrol.geo.angles import compass_deg
 from riverpatrol.twin.autopilot import RoverEmulation
 from riverpatrol.twin.twin import SensedBatch, TickBlock
-from riverpatrol.vehicle.link import mavlink, mavutil
+from riverpatrol.vehicle.link import drain, mavlink, mavutil
 from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, check_other, decode, encode, home_item
 from riverpatrol.vehicle.mission import Mode
 
@@ -28,6 +28,8 @@ MISSION_CAPACITY = 1000  # items after home, as a board with a 16 kB mission sto
 OTHER_CAPACITY = 100  # fence vertices, rally points
 TRANSFER_RETRY_S = 1.5  # re-request an item not received within this
 TRANSFER_GIVE_UP_S = 8.0  # ArduPilot's upload timeout
+TRANSFER_BURST_S = 0.05  # wall time one poll may spend serving an upload
+TRANSFER_WAIT_S = 0.005  # for the next item of an upload in progress
 BOOT_VERSION = (4 << 24) | (6 << 16) | (0 << 8) | 255  # reported as Rover 4.6.0 official
 
 # Rover parameters the endpoint owns (the emulation owns the ones it honours for navigation).
@@ -106,6 +108,7 @@ class RoverEndpoint:
         self._fence: list[WireItem] = []
         self._rally: list[WireItem] = []
         self._transfer: _Transfer | None = None
+        self._requested: list[Any] = []  # sent after the COMMAND_ACK of the request
         self._last_gcs_heartbeat: float | None = None
         self._in_failsafe = False
         self.mission_completed = False
@@ -139,9 +142,14 @@ class RoverEndpoint:
         handled = 0
         if wait_s > 0:
             self._conn.select(wait_s)
-        while (msg := self._conn.recv_msg()) is not None:
-            handled += 1
-            self.handle(msg)
+        busy_until = self._clock() + TRANSFER_BURST_S
+        while True:
+            for msg in drain(self._conn):
+                handled += 1
+                self.handle(msg)
+            # A mission transfer is a ping-pong: serve it through before the twin moves on.
+            if self._transfer is None or self._clock() > busy_until or not self._conn.select(TRANSFER_WAIT_S):
+                break
         self._check_transfer()
         self._check_gcs_failsafe()
         return handled
@@ -318,16 +326,19 @@ class RoverEndpoint:
 
     # ---- commands ----------------------------------------------------------------------------
     def _on_command_long(self, msg: Any) -> None:
-        params = (msg.param1, msg.param2, msg.param3, msg.param4, msg.param5, msg.param6, msg.param7)
-        result = self._command(msg.command, params)
-        self._send(mavlink.MAVLink_command_ack_message(
-            msg.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
+        self._answer(msg, (msg.param1, msg.param2, msg.param3, msg.param4, msg.param5, msg.param6, msg.param7))
 
     def _on_command_int(self, msg: Any) -> None:
-        params = (msg.param1, msg.param2, msg.param3, msg.param4, float(msg.x), float(msg.y), msg.z)
+        self._answer(msg, (msg.param1, msg.param2, msg.param3, msg.param4, float(msg.x), float(msg.y), msg.z))
+
+    def _answer(self, msg: Any, params: tuple[float, ...]) -> None:
+        """COMMAND_ACK first, then any message the command asked for, as ArduPilot orders them."""
         result = self._command(msg.command, params)
         self._send(mavlink.MAVLink_command_ack_message(
             msg.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
+        requested, self._requested = self._requested, []
+        for message in requested:
+            self._send(message)
 
     def _command(self, command: int, p: tuple[float, ...]) -> int:
         """The MAV_RESULT of one command, having carried it out if accepted."""
@@ -438,7 +449,7 @@ class RoverEndpoint:
         message = builder(self._last)
         if message is None:
             return False
-        self._send(message)
+        self._requested.append(message)
         return True
 
     def publish(self, block: TickBlock, batch: SensedBatch) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from typing import Any
 
 os.environ.setdefault("MAVLINK20", "1")
 
@@ -58,3 +60,24 @@ def open_link(url: str, *, system: int, component: int, signing_key: bytes | Non
 def signing_key(passphrase: str) -> bytes:
     """The 32-byte key MAVProxy and Mission Planner derive from a passphrase (SHA-256)."""
     return hashlib.sha256(passphrase.encode()).digest()
+
+
+def drain(conn: mavutil.mavfile) -> Iterator[Any]:
+    """Every message waiting on the link, broken frames as BAD_DATA.
+
+    On UDP a frame never spans datagrams, so bytes left in the parser once the socket is empty
+    are a truncated frame: reported and dropped, so that they cannot swallow the next datagram.
+    """
+    datagrams = isinstance(conn, mavutil.mavudp)
+    while True:
+        msg = conn.recv_msg()
+        if msg is not None:
+            yield msg
+            continue
+        parser = conn.mav
+        if not (datagrams and parser.buf_len() > 0):
+            return
+        leftover = bytes(parser.buf[parser.buf_index:])
+        parser.buf, parser.buf_index = bytearray(), 0
+        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+        yield mavlink.MAVLink_bad_data(leftover, "truncated frame")

@@ -23,7 +23,7 @@ import numpy as np
 
 from riverpatrol.records import MissionEvent, Position, RangeScan
 from riverpatrol.vehicle.autopilot import AutopilotError
-from riverpatrol.vehicle.link import mavlink, open_link
+from riverpatrol.vehicle.link import drain, mavlink, open_link
 from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, decode, encode, home_item
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
@@ -290,7 +290,7 @@ class MavlinkAutopilot:
             self._watch_link(now)
             try:
                 self._conn.select(0.05)
-                while (msg := self._conn.recv_msg()) is not None:
+                for msg in drain(self._conn):
                     self._receive(msg)
             except OSError as exc:  # a serial adapter unplugged, a TCP peer gone: keep watching
                 self._event("link_error", error=str(exc))

@@ -283,14 +283,16 @@ def twin_serve(
     if out is not None and (out / "patrol.sqlite").exists():
         _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
     try:
         result = serve(sc, mavlink, speedup=speedup, out_dir=out, keyframe_s=keyframe_interval, stop=stop,
                        signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
     except LinkError as exc:
         _fail(f"--mavlink: {exc}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     errors.print(f"twin serve: stopped at {result.scenario_s:.1f} s twin time after {result.wall_s:.1f} s; "
                  f"{result.bad_packets} bad packets ignored", soft_wrap=True)
 

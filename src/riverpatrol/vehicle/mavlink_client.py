@@ -323,22 +323,25 @@ class MavlinkAutopilot:
         if msg.get_srcComponent() != self._target[1]:
             return
         self._last_heard = time.monotonic()
+        first = not self._heard_first.is_set()
         if not self._link_up:
             self._link_up = True
-            if self._heard_first.is_set():
+            if not first:
                 self._event("link_recovered")
-            self._heard_first.set()
         armed = bool(msg.base_mode & mavlink.MAV_MODE_FLAG_SAFETY_ARMED)
         if armed != self._armed:
             self._armed = armed
-            self._event("armed" if armed else "disarmed")
+            if not first:  # the state found on connecting is no event
+                self._event("armed" if armed else "disarmed")
         if msg.custom_mode != self._custom_mode:
             self._custom_mode = msg.custom_mode
             try:
                 self._mode = Mode(msg.custom_mode)
-                self._event("mode", mode=self._mode.name)
             except ValueError:
-                self._event("mode", mode=str(msg.custom_mode))
+                self._mode = None
+            if not first:
+                self._event("mode", mode=self._mode.name if self._mode is not None else str(msg.custom_mode))
+        self._heard_first.set()
 
     def _on_timed(self, msg: Any) -> None:
         self._time = max(self._time, msg.time_boot_ms / 1000.0)

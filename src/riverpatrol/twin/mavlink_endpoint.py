@@ -481,7 +481,7 @@ class RoverEndpoint:
                           batch.scan_min_cm, batch.scan_max_cm)
 
     def _forward_events(self) -> None:
-        for t, kind, detail in self._rover.events:
+        for _, kind, detail in self._rover.events:
             if kind == "waypoint_reached":
                 self._send(mavlink.MAVLink_mission_item_reached_message(detail["seq"]))
                 self._text(mavlink.MAV_SEVERITY_INFO, f"Reached waypoint #{detail['seq']}")

@@ -175,7 +175,7 @@ class MavlinkAutopilot:
 
     def _command(self, command: int, *params: float) -> None:
         """COMMAND_LONG until COMMAND_ACK; retries carry an increasing confirmation, as the spec says."""
-        name = mavlink.enums["MAV_CMD"][command].name if command in mavlink.enums["MAV_CMD"] else str(command)
+        name = _enum_name("MAV_CMD", command)
         p = [*params, *[0.0] * (7 - len(params))]
         with self._expect(lambda m: m.get_type() == "COMMAND_ACK" and m.command == command) as replies:
             for attempt in range(COMMAND_RETRIES + 1):
@@ -190,8 +190,7 @@ class MavlinkAutopilot:
                         deadline = time.monotonic() + COMMAND_TIMEOUT_S
                         continue
                     if ack.result != mavlink.MAV_RESULT_ACCEPTED:
-                        result = mavlink.enums["MAV_RESULT"][ack.result].name if ack.result in mavlink.enums["MAV_RESULT"] else ack.result
-                        raise AutopilotError(f"{name} {params}: {result}")
+                        raise AutopilotError(f"{name} {params}: {_enum_name('MAV_RESULT', ack.result)}")
                     return
         raise AutopilotError(f"{name}: no COMMAND_ACK after {COMMAND_RETRIES + 1} tries")
 
@@ -231,7 +230,7 @@ class MavlinkAutopilot:
                         return
                     if reply.type == mavlink.MAV_MISSION_INVALID_SEQUENCE:
                         continue  # a late duplicate crossed a retry; the autopilot asks again
-                    raise AutopilotError(f"{what}: {_mission_result(reply.type)}")
+                    raise AutopilotError(f"{what}: {_enum_name('MAV_MISSION_RESULT', reply.type)}")
                 if not 0 <= reply.seq < len(wire):
                     raise AutopilotError(f"{what}: the autopilot asked for item {reply.seq}")
                 last = wire[reply.seq].message(reply.seq, mission_type, self._target,
@@ -273,7 +272,7 @@ class MavlinkAutopilot:
                 except queue.Empty:
                     break
                 if reply.get_type() == "MISSION_ACK":
-                    raise AutopilotError(f"mission download: {_mission_result(reply.type)}")
+                    raise AutopilotError(f"mission download: {_enum_name('MAV_MISSION_RESULT', reply.type)}")
                 if reply.get_type() == kind and (seq is None or reply.seq == seq):
                     return reply
         raise AutopilotError(f"mission download: no {kind} after {MISSION_RETRIES} retries")
@@ -421,6 +420,6 @@ _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {
 }
 
 
-def _mission_result(code: int) -> str:
-    names = mavlink.enums["MAV_MISSION_RESULT"]
-    return names[code].name if code in names else f"result {code}"
+def _enum_name(enum: str, value: int) -> str:
+    names = mavlink.enums[enum]
+    return names[value].name if value in names else f"{enum} {value}"

@@ -65,8 +65,8 @@ class MavlinkAutopilot:
         self._seq = 0
         self._mission_state = 0
         self._time = 0.0
-        self._position: Position | None = None
-        self._scan: RangeScan | None = None
+        self._position_msg: Any = None
+        self._scan_msg: Any = None
         self._last_heard: float | None = None
         self._link_up = False
         self._heard_first = threading.Event()
@@ -99,11 +99,26 @@ class MavlinkAutopilot:
         return self._link_up
 
     def position(self) -> Position | None:
-        return self._position
+        """From the latest GLOBAL_POSITION_INT, built when asked: most fixes are never looked at."""
+        msg = self._position_msg
+        if msg is None:
+            return None
+        vn, ve = msg.vx / 100.0, msg.vy / 100.0
+        return Position(t=msg.time_boot_ms / 1000.0, lon=msg.lon / 1e7, lat=msg.lat / 1e7,
+                        sog_mps=math.hypot(vn, ve), cog_deg=math.degrees(math.atan2(ve, vn)) % 360.0,
+                        heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else math.nan)
 
     def scan(self) -> RangeScan | None:
-        """The latest OBSTACLE_DISTANCE ring."""
-        return self._scan
+        """The latest OBSTACLE_DISTANCE ring, in the body frame clockwise from the bow."""
+        msg = self._scan_msg
+        if msg is None:
+            return None
+        increment = msg.increment_f or float(msg.increment)
+        sectors = round(360.0 / increment) if increment > 0 else len(msg.distances)
+        here = self.position()
+        return RangeScan(t=msg.time_usec / 1e6, heading_deg=here.heading_deg if here else math.nan,
+                         increment_deg=increment, min_cm=msg.min_distance, max_cm=msg.max_distance,
+                         distances_cm=np.asarray(msg.distances[:sectors], dtype=np.uint16))
 
     def events(self) -> list[MissionEvent]:
         with self._state_lock:
@@ -199,7 +214,7 @@ class MavlinkAutopilot:
         """MISSION_COUNT -> (MISSION_REQUEST_INT -> MISSION_ITEM_INT)* -> MISSION_ACK, home at seq 0."""
         wire = [encode(item) for item in items]
         if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
-            here = self._position
+            here = self.position()
             wire.insert(0, home_item(here.lon, here.lat) if here else home_item(0.0, 0.0))
         self.upload_wire(wire, mission_type)
         if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
@@ -312,11 +327,12 @@ class MavlinkAutopilot:
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, msg)
-        with self._state_lock:
-            waiters = list(self._waiters)
-        for predicate, box in waiters:
-            if predicate(msg):
-                box.put(msg)
+        if self._waiters:  # telemetry is the bulk and nobody waits for it: no lock on that path
+            with self._state_lock:
+                waiters = list(self._waiters)
+            for predicate, box in waiters:
+                if predicate(msg):
+                    box.put(msg)
 
     def _on_heartbeat(self, msg: Any) -> None:
         if msg.get_srcComponent() != self._target[1]:
@@ -340,25 +356,18 @@ class MavlinkAutopilot:
                 self._mode = None
             if not first:
                 self._event("mode", mode=self._mode.name if self._mode is not None else str(msg.custom_mode))
-        self._heard_first.set()
+        if first:
+            self._heard_first.set()
 
     def _on_timed(self, msg: Any) -> None:
         self._time = max(self._time, msg.time_boot_ms / 1000.0)
 
     def _on_global_position(self, msg: Any) -> None:
-        self._on_timed(msg)
-        vn, ve = msg.vx / 100.0, msg.vy / 100.0
-        self._position = Position(t=msg.time_boot_ms / 1000.0, lon=msg.lon / 1e7, lat=msg.lat / 1e7,
-                                  sog_mps=math.hypot(vn, ve), cog_deg=math.degrees(math.atan2(ve, vn)) % 360.0,
-                                  heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else float("nan"))
+        self._time = max(self._time, msg.time_boot_ms / 1000.0)
+        self._position_msg = msg
 
     def _on_obstacle_distance(self, msg: Any) -> None:
-        increment = msg.increment_f or float(msg.increment)
-        sectors = round(360.0 / increment) if increment > 0 else 72
-        heading = self._position.heading_deg if self._position else float("nan")
-        self._scan = RangeScan(t=msg.time_usec / 1e6, heading_deg=heading, increment_deg=increment,
-                               min_cm=msg.min_distance, max_cm=msg.max_distance,
-                               distances_cm=np.asarray(msg.distances[:sectors], dtype=np.uint16))
+        self._scan_msg = msg
 
     def _on_mission_current(self, msg: Any) -> None:
         self._seq = msg.seq

@@ -203,9 +203,12 @@ class _Model:
         """Chi-square explained by adding each trial column (groups x trials x samples in ``span``;
         zero outside it)."""
         xv = np.matmul(cols, self.design[:, span])
-        norm = (cols * cols).sum(axis=2) - (np.matmul(xv, self.inverse) * xv).sum(axis=2)
+        norm = np.einsum("gts,gts->gt", cols, cols) - (np.matmul(xv, self.inverse) * xv).sum(axis=2)
         group = self.sonde.group
-        num = np.matmul(cols[group], self.residual[:, span, None])[:, :, 0]
+        num = np.empty((group.size, cols.shape[1]))
+        for g in range(cols.shape[0]):
+            rows = group == g
+            num[rows] = self.residual[rows, span] @ cols[g].T
         return _signed_chi2(num, norm[group], self.sonde)
 
     def chi2_without(self, index: int) -> float:
@@ -388,25 +391,32 @@ def _peaks(grid: FloatArray, stat: FloatArray, floor: float) -> list[Source]:
 
 class _Switches:
     """Chi-square explained by a source discharging over a run of its support, the support in
-    emission-time order: prefix sums make every run cost the same, with the switching applied after
-    the lag (close, and exact where it matters once ``_exact_switches`` has moved the ends)."""
+    emission-time order, for runs between ``cuts`` (positions in that order): sums over the stretches
+    between cuts, accumulated, make every run cost the same, with the switching applied after the
+    lag (close, and exact where it matters once ``_exact_switches`` has moved the ends)."""
 
-    def __init__(self, sonde: Sonde, model: _Model, raw: _Raw, order: NDArray[np.intp]) -> None:
-        self.sonde, self.model = sonde, model
+    def __init__(self, sonde: Sonde, model: _Model, raw: _Raw, order: NDArray[np.intp],
+                 cuts: NDArray[np.intp]) -> None:
+        self.sonde, self.model, self.cuts = sonde, model, cuts
         self.te = raw.emitted[order]
         v = raw.lagged[:, order]  # groups x support
-        xv = (model.design[:, order, :] * v[:, :, None]).transpose(0, 2, 1).reshape(-1, order.size)
-        parts = np.concatenate([v * v, xv, model.residual[:, order] * v[sonde.group]])
-        self.split = (v.shape[0], v.shape[0] + xv.shape[0])
-        self.sums = np.concatenate([np.zeros((1, parts.shape[0])), np.cumsum(parts.T, axis=0)])
+        starts = cuts[:-1]
+
+        def accumulated(parts: FloatArray) -> FloatArray:  # stretch sums along axis 1, from zero
+            sums = np.cumsum(np.add.reduceat(parts, starts, axis=1), axis=1)
+            return np.concatenate([np.zeros_like(sums[:, :1]), sums], axis=1)
+
+        self.vv = accumulated(v * v)  # groups x cuts
+        self.xv = accumulated(model.design[:, order, :] * v[:, :, None])  # groups x cuts x terms
+        self.rv = accumulated(model.residual[:, order] * v[sonde.group])  # channels x cuts
 
     def chi2(self, i: NDArray[np.intp], j: NDArray[np.intp]) -> FloatArray:
-        """Chi-square explained when discharging over positions ``[i, j)``."""
-        d = self.sums[j] - self.sums[i]
-        a, b = self.split
-        vv, xv, rv = d[:, :a], d[:, a:b].reshape(len(i), a, -1), d[:, b:]
-        norm = vv - (np.matmul(xv.transpose(1, 0, 2), self.model.inverse).transpose(1, 0, 2) * xv).sum(axis=2)
-        return _signed_chi2(rv.T, norm[:, self.sonde.group].T, self.sonde)
+        """Chi-square explained when discharging over positions ``[i, j)`` (both among the cuts)."""
+        a, b = np.searchsorted(self.cuts, i), np.searchsorted(self.cuts, j)
+        vv, rv = self.vv[:, b] - self.vv[:, a], self.rv[:, b] - self.rv[:, a]
+        xv = self.xv[:, b] - self.xv[:, a]  # groups x trials x terms
+        norm = vv - (np.matmul(xv, self.model.inverse) * xv).sum(axis=2)
+        return _signed_chi2(rv, norm[self.sonde.group], self.sonde)
 
     def times(self, i: NDArray[np.intp], j: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         """(t_on, t_off) of positions ``[i, j)``: open where they start or end the support."""
@@ -433,8 +443,8 @@ def _activity(plumes: _Plumes, model: _Model, src: Source, exact: bool = False, 
     if support.size == 0 or (not anchored and not raw.head.met):
         return []
     order = support[np.argsort(raw.emitted[support])]
-    table = _Switches(plumes.sonde, model, raw, order)
     cuts = np.unique(np.linspace(0, order.size, SWITCH_POINTS + 1).astype(int))
+    table = _Switches(plumes.sonde, model, raw, order, cuts)
     i, j = (cuts[a] for a in np.triu_indices(cuts.size, 1))
     t_on, t_off = table.times(i, j)
     score = table.chi2(i, j) - SWITCH_PENALTY * (np.isfinite(t_on).astype(float) + np.isfinite(t_off))

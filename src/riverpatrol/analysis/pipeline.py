@@ -17,8 +17,11 @@ import numpy as np
 
 from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
 from riverpatrol.analysis.findings import findings_geojson
-from riverpatrol.analysis.mapping import plot_map, river_map, write_netcdf
-from riverpatrol.analysis.outfalls import Finding, detect_outfalls
+from riverpatrol.analysis.findings import Finding
+from riverpatrol.analysis.map_netcdf import write_netcdf
+from riverpatrol.analysis.map_png import plot_map
+from riverpatrol.analysis.mapping import river_maps
+from riverpatrol.analysis.outfalls import detect_outfalls
 from riverpatrol.analysis.overview import plot_overview
 from riverpatrol.analysis.qc import quality_control_sonde
 from riverpatrol.analysis.segments import segments_geojson
@@ -28,8 +31,8 @@ from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.scenario import UNITS
 
-# Mapped by default: the tracer that shows plumes best and the items that set most classes. Kriging
-# costs about a second a parameter, so ``maps=ALL`` is the caller's choice.
+# Mapped by default: the tracer that shows plumes best and the items that set most classes. The
+# parameters share one kriging system, but each adds a PNG, so ``maps=ALL`` is the caller's choice.
 DEFAULT_MAPS = ("conductivity", "nh3n", "do")
 ALL = ("temperature", "ph", "do", "conductivity", "turbidity", "nh3n", "codmn", "cod", "tp")
 
@@ -88,16 +91,16 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
     mapped = [name for name in maps if name in measured]
     if mapped:
         step("whole-river maps")
-        grids = {}
-        for name in mapped:
-            ok = qc.valid[name] & np.isfinite(track.s)
-            grids[name] = river_map(frame, track.s[ok], track.n[ok], measured[name][ok])
+        # a sample flagged in any mapped parameter is left out of all maps: they share one system
+        grids = river_maps(frame, track.s, track.n,
+                           {name: np.where(qc.valid[name], measured[name], np.nan) for name in mapped})
         files["map"] = out_dir / "map.nc"
         write_netcdf(grids, files["map"])
         (out_dir / "maps").mkdir(exist_ok=True)
         for name, grid in grids.items():
             files[f"map_{name}"] = out_dir / "maps" / f"{name}.png"
-            plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name, track=(lon, lat))
+            plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name,
+                     track=(lon, lat), track_sn=(track.s, track.n))
     step("overview")
     plot_overview(segments_doc, (lon, lat), findings_doc, files["overview"], title="Patrol overview: GB 3838 class by segment")
     summary = _summary(meta, sonde, qc, per_sample, segments, findings)

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from threadpoolctl import threadpool_limits
+
 from riverpatrol.analysis.findings import Finding
 from riverpatrol.analysis.outfalls._model import Plumes
 from riverpatrol.analysis.outfalls._pin import pin
@@ -50,11 +52,22 @@ from riverpatrol.patrollog import PatrolLog
 __all__ = ["detect_outfalls", "plume"]
 
 
-def detect_outfalls(log: PatrolLog) -> list[Finding]:
-    """Suspected outfalls in a patrol log, most confident first (see the module docstring)."""
+def detect_outfalls(log: PatrolLog, fixes: Fixes | None = None) -> list[Finding]:
+    """Suspected outfalls in a patrol log, most confident first (see the module docstring).
+    ``fixes``: the log's, if the caller has read them already.
+
+    BLAS runs on one thread here: the search makes thousands of products of a few columns, too
+    small to share out, and threads waiting on each other took twice the time (worse on a busy
+    machine).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _detect(log, fixes)
+
+
+def _detect(log: PatrolLog, fixes: Fixes | None) -> list[Finding]:
     river = log.meta["river"]
     hydro = Hydrology(river_frame(log.meta), float(river["velocity_mps"]), float(river["transverse_dispersion_m2ps"]))
-    fixes = Fixes.from_log(log, hydro.frame)
+    fixes = fixes if fixes is not None else Fixes.from_log(log, hydro.frame)
     sonde = sonde_series(log, fixes, hydro.frame)
     runs = passes(sonde.track, hydro.frame)
     hydro = replace(hydro, head_m=head_length(hydro, sonde, runs))

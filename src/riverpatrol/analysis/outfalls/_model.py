@@ -64,10 +64,11 @@ class Model:
         self.inverse = np.linalg.pinv(np.matmul(x.transpose(0, 2, 1), x))
         self.coef = np.empty((len(sonde.names), x.shape[2]))
         self.residual = np.empty_like(sonde.readings)
-        for g in range(x.shape[0]):
-            rows = sonde.group == g
+        self._rows = [np.flatnonzero(sonde.group == g) for g in range(x.shape[0])]
+        for g, rows in enumerate(self._rows):
             self.coef[rows] = sonde.readings[rows] @ x[g] @ self.inverse[g]
             self.residual[rows] = sonde.readings[rows] - self.coef[rows] @ x[g].T
+        self._residual_by_group = [self.residual[rows] for rows in self._rows]
 
     @property
     def misfit(self) -> float:
@@ -78,12 +79,10 @@ class Model:
         zero outside it)."""
         xv = np.matmul(cols, self.design[:, span])
         norm = np.einsum("gts,gts->gt", cols, cols) - (np.matmul(xv, self.inverse) * xv).sum(axis=2)
-        group = self.sonde.group
-        num = np.empty((group.size, cols.shape[1]))
-        for g in range(cols.shape[0]):
-            rows = group == g
-            num[rows] = self.residual[rows, span] @ cols[g].T
-        return signed_chi2(num, norm[group], self.sonde)
+        num = np.empty((self.sonde.group.size, cols.shape[1]))
+        for g, rows in enumerate(self._rows):
+            num[rows] = self._residual_by_group[g][:, span] @ cols[g].T
+        return signed_chi2(num, norm[self.sonde.group], self.sonde)
 
     def chi2_without(self, index: int) -> float:
         """Chi-square the model loses when source ``index`` is dropped from it."""

@@ -76,7 +76,7 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         per_sample = classify(measured, qc.valid)
         segments = classify_segments(track.s, measured, qc.valid)
         step("suspected outfalls")
-        findings = with_camera(detect_outfalls(log), camera_sightings(log, frame, fixes))
+        findings = with_camera(detect_outfalls(log, fixes), camera_sightings(log, frame, fixes))
     files = {
         "findings": out_dir / "findings.geojson",
         "segments": out_dir / "segments.geojson",
@@ -87,7 +87,7 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
     findings_doc = findings_geojson(findings, frame)
     write_json(files["findings"], findings_doc)
     write_json(files["segments"], segments_doc)
-    lon, lat = frame.local.to_lonlat(fixes.x, fixes.y)
+    lon, lat = frame.local.to_lonlat(track.x, track.y)  # the track at the sonde's samples: enough to draw
     mapped = [name for name in maps if name in measured]
     if mapped:
         step("whole-river maps")

@@ -18,14 +18,7 @@ from typing import Any
 import numpy as np
 
 from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
-from riverpatrol.analysis.findings import findings_geojson
-from riverpatrol.analysis.findings import Finding
-from riverpatrol.analysis.map_netcdf import write_netcdf
-from riverpatrol.analysis.map_png import plot_map
-from riverpatrol.analysis.mapping import river_maps
-from riverpatrol.analysis.outfalls import detect_outfalls
-from riverpatrol.analysis.overview import plot_overview
-from riverpatrol.analysis.qc import quality_control_sonde
+from riverpatrol.analysis.findings import Finding, findings_geojson
 from riverpatrol.analysis.segments import segments_geojson
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, classify, classify_segments
 from riverpatrol.analysis.track import Fixes, Track, river_frame
@@ -79,6 +72,8 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         searched = worker.submit(_outfalls, log_path, fixes)
         track = Track.at_times(fixes, frame, sonde["t"])
         step("quality control")
+        from riverpatrol.analysis.qc import quality_control_sonde  # scipy: imported while the search runs
+
         qc = quality_control_sonde(sonde, meta)
         measured = {p: np.asarray(sonde[p], float) for p in qc.flags}
         step("GB 3838 classes")
@@ -105,6 +100,8 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
     findings_doc = findings_geojson(findings, frame)
     write_json(files["findings"], findings_doc)
     step("overview")
+    from riverpatrol.analysis.overview import plot_overview  # matplotlib: imported after the fork
+
     plot_overview(segments_doc, (lon, lat), findings_doc, files["overview"], title="Patrol overview: GB 3838 class by segment")
     summary = _summary(meta, sonde, qc, per_sample, segments, findings)
     write_json(files["summary"], summary)
@@ -113,6 +110,8 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
 
 def _outfalls(log_path: Path, fixes: Fixes) -> list[Finding]:
     """The outfall search on its own connection to the log (the worker process's)."""
+    from riverpatrol.analysis.outfalls import detect_outfalls  # scipy.signal: imported by the worker only
+
     with PatrolLog(log_path) as log:
         return detect_outfalls(log, fixes)
 
@@ -121,6 +120,10 @@ def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], out_di
           track_lonlat: tuple[np.ndarray, np.ndarray]) -> dict[str, Path]:
     """map.nc and maps/<parameter>.png of ``fields`` (flagged samples NaN). A sample flagged in any
     mapped parameter is left out of all maps: they share one kriging system."""
+    from riverpatrol.analysis.map_netcdf import write_netcdf  # imported here, while the search runs
+    from riverpatrol.analysis.map_png import plot_map
+    from riverpatrol.analysis.mapping import river_maps
+
     grids = river_maps(frame, track.s, track.n, fields)
     files = {"map": out_dir / "map.nc"}
     write_netcdf(grids, files["map"])

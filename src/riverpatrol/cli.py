@@ -214,6 +214,25 @@ def demo(
     _findings_table(_analyse(result.log_path, out / "analysis"))
 
 
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="A finished patrol log (patrol.sqlite) or the directory holding it.")],
+    name: Annotated[str | None, typer.Option("--name", help="The patrol's name in the station (default: the directory's).")] = None,
+) -> None:
+    """Import a finished patrol log into the station's store, with its analysis."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse, resolve_log
+    from riverpatrol.station.ingest import import_log
+    from riverpatrol.station.store import Store, StoreError
+
+    log_path = resolve_log(source)
+    try:
+        store = Store()
+        patrol_id = import_log(store, log_path, name=name)
+    except (PatrolLogError, NothingToAnalyse, StoreError) as exc:
+        _fail(str(exc))
+    console.print(f"imported {log_path} as patrol {patrol_id} into {store.engine.url.render_as_string(hide_password=True)}")
+
+
 @twin_app.command("field")
 def twin_field(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],

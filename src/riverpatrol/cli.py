@@ -233,6 +233,25 @@ def import_(
     console.print(f"imported {log_path} as patrol {patrol_id} into {store.engine.url.render_as_string(hide_password=True)}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the station: API (docs at /docs), live feed, video and the dashboard at http://HOST:PORT/."""
+    import uvicorn
+
+    from riverpatrol.station.server import create_app
+    from riverpatrol.station.store import Store, StoreError
+
+    try:
+        store = Store()
+    except StoreError as exc:
+        _fail(str(exc))
+    console.print(f"station on http://{host}:{port}/ (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+
+
 @twin_app.command("field")
 def twin_field(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],

@@ -66,8 +66,13 @@ def simulate(
     overwrite: bool = False,
     max_log_bytes: int | None = None,
     progress: Callable[[float, float], None] | None = None,
+    control: Callable[[DirectAutopilot], bool] | None = None,
 ) -> SimulationResult:
-    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can."""
+    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
+
+    ``control`` is called between blocks with the boat's autopilot, so an operator can command it
+    (HOLD, RTL ...) from another thread; it returns True to end the patrol there.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
     if overwrite:
@@ -104,7 +109,7 @@ def simulate(
             complete |= any(e.kind == "mission_complete" for e in events)
             if progress:
                 progress(twin.time, expected_s)
-            if complete:
+            if complete or (control is not None and control(pilot)):
                 break
             if not returning and twin.time > ENDURANCE_MARGIN * limit_s:
                 returning = True

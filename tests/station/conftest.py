@@ -23,7 +23,7 @@ PG_ADMIN = os.environ.get("RIVERPATROL_TEST_PG", "postgresql://postgres@127.0.0.
 @pytest.fixture(scope="session")
 def short_scenario() -> dict[str, Any]:
     """A 400 m straight reach with one outfall on the left bank: a patrol of a minute or two."""
-    east = lambda metres: [121.38 + metres / (111_320.0 * math.cos(math.radians(28.37))), 28.37]  # noqa: E731
+    east = lambda metres: [121.38 + metres / (111_320.0 * math.cos(math.radians(28.37))), 28.37]
     return {
         "schema": "riverpatrol.scenario/1",
         "name": "short-reach",

@@ -19,7 +19,7 @@ def test_import_stores_every_fix_sample_and_event_and_the_findings(store: Store,
     with PatrolLog(patrol_log) as log:
         expected = {kind: log.count(kind) for kind in ("position", "sonde", "event")}
     with store.session() as session:
-        count = lambda model: session.scalar(select(func.count()).where(model.patrol_id == patrol_id))  # noqa: E731
+        count = lambda model: session.scalar(select(func.count()).where(model.patrol_id == patrol_id))
         assert count(models.Position) == expected["position"]
         assert count(models.Sample) == expected["sonde"]
         assert count(models.Event) == expected["event"]
@@ -41,7 +41,7 @@ def test_samples_sit_on_the_track_with_their_class(store: Store, patrol_log: Pat
         fixes = session.scalars(select(models.Position).order_by(models.Position.t)).all()
     lons = [f.lon for f in fixes]
     assert all(min(lons) <= s.lon <= max(lons) for s in samples)
-    nh3n_class = lambda v: 1 + sum(v > limit for limit in (0.15, 0.5, 1.0, 1.5, 2.0))  # GB 3838 Table 1  # noqa: E731
+    nh3n_class = lambda v: 1 + sum(v > limit for limit in (0.15, 0.5, 1.0, 1.5, 2.0))  # GB 3838 Table 1
     assert all(s.water_class >= nh3n_class(s.values["nh3n"]) for s in samples)
     plume = max(samples, key=lambda s: s.values["nh3n"])
     assert nh3n_class(plume.values["nh3n"]) > nh3n_class(samples[0].values["nh3n"])  # the boat crossed the plume

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class LogTail:
                 self._last_kept_frame = frame.t
         scans = self.log.columns("ranging", t0, until)
         if len(scans["t"]) and self._last_fix:
-            last = list(self.log.records("ranging", float(scans["t"][-1]), None))[0]
+            last = next(iter(self.log.records("ranging", float(scans["t"][-1]), None)))
             assert isinstance(last, RangeScan)
             window.obstacles = obstacle_points(last, self._last_fix["lon"], self._last_fix["lat"])
         if until is not None:
@@ -178,20 +179,24 @@ def import_log(store: Store, log_path: Path, *, name: str | None = None,
                                log_path=str(log_path.resolve()), meta=meta)
         session.add(patrol)
         session.flush()
-        out_dir = patrol_dir(patrol.id) / "analysis"
+        out_dir = new_patrol_dir(patrol.id) / "analysis"
+        patrol.products_dir = str(out_dir.resolve())
         try:
             result, segments = run_analysis(log_path, out_dir, maps)
         except BaseException:
-            shutil.rmtree(out_dir, ignore_errors=True)
+            shutil.rmtree(out_dir.parent, ignore_errors=True)
             raise
         write_window(session, patrol.id, window)
         write_analysis(session, patrol.id, result, segments)
         return patrol.id
 
 
-def patrol_dir(patrol_id: int) -> Path:
-    """Where a patrol's log (live patrols) and analysis products live."""
-    return data_dir() / "patrols" / str(patrol_id)
+def new_patrol_dir(patrol_id: int) -> Path:
+    """A directory of its own for a patrol's log (live patrols) and analysis products; unique, so
+    a new database beside an old data directory never meets an earlier patrol's files."""
+    path = data_dir() / "patrols" / f"{patrol_id}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
 
 
 def _finite(value: float) -> float | None:

@@ -37,6 +37,7 @@ class Patrol(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_utc: Mapped[str | None] = mapped_column(String(40))
     log_path: Mapped[str | None] = mapped_column(String(1000))
+    products_dir: Mapped[str | None] = mapped_column(String(1000))  # the analysis products' directory
     meta: Mapped[dict[str, Any]] = mapped_column(_Json, default=dict)
     route: Mapped[list[list[float]] | None] = mapped_column(_Json)  # planned route, [[lon, lat], ...]
     summary: Mapped[dict[str, Any] | None] = mapped_column(_Json)  # analysis summary.json

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_utc", sa.String(40)),
         sa.Column("log_path", sa.String(1000)),
+        sa.Column("products_dir", sa.String(1000)),
         sa.Column("meta", _JSON, nullable=False),
         sa.Column("route", _JSON),
         sa.Column("summary", _JSON),

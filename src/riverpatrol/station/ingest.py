@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from riverpatrol.analysis.pipeline import AnalysisResult, analyze
 from riverpatrol.analysis.standards import classify
+from riverpatrol.analysis.track import river_frame
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.records import RangeScan
 from riverpatrol.scenario import PARAMETERS
@@ -54,6 +55,7 @@ class LogTail:
 
     def __init__(self, log: PatrolLog) -> None:
         self.log = log
+        self._frame = river_frame(log.meta)
         self.t = -math.inf
         self._last_fix: dict[str, Any] | None = None
         self._last_kept_frame = -math.inf
@@ -97,13 +99,21 @@ class LogTail:
         if not len(t):
             return []
         values = {p: np.asarray(sonde[p], float) for p in PARAMETERS}
-        water_class = classify(values).water_class
+        classes = classify(values)
+        water_class = classes.water_class
         lon, lat = self._place(t, fixes)
+        placed = [i for i, x in enumerate(lon) if x is not None]
+        chainage: list[float | None] = [None] * len(t)
+        if placed:
+            s, _ = self._frame.lonlat_to_river([lon[i] for i in placed], [lat[i] for i in placed])
+            for i, value in zip(placed, s.tolist()):
+                chainage[i] = round(value, 2)
         rows = []
         for i in range(len(t)):
             measured = {p: float(v[i]) for p, v in values.items() if np.isfinite(v[i])}
-            rows.append({"t": float(t[i]), "lon": lon[i], "lat": lat[i], "water_class": int(water_class[i]),
-                         "values": measured})
+            by_item = {p: int(c[i]) for p, c in classes.by_parameter.items() if c[i]}
+            rows.append({"t": float(t[i]), "lon": lon[i], "lat": lat[i], "chainage_m": chainage[i],
+                         "water_class": int(water_class[i]), "values": measured, "classes": by_item})
         return rows
 
     def _place(self, t: np.ndarray, fixes: list[dict[str, Any]]) -> tuple[list[float | None], list[float | None]]:

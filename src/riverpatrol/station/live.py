@@ -67,7 +67,8 @@ def live_message(patrol_id: int, window: Window, *, status: str | None = None) -
         "t": window.until if window.until is not None else _last_t(window),
         "sent_unix": time.time(),
         "positions": [[p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"]] for p in window.positions],
-        "samples": [{"t": s["t"], "lon": s["lon"], "lat": s["lat"], "class": s["water_class"], "values": s["values"]}
+        "samples": [{"t": s["t"], "lon": s["lon"], "lat": s["lat"], "s": s["chainage_m"], "class": s["water_class"],
+                     "classes": s["classes"], "values": s["values"]}
                     for s in window.samples],
         "events": window.events,
         "units": UNITS,

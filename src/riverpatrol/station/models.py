@@ -66,8 +66,10 @@ class Sample(Base):
     t: Mapped[float] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
+    chainage_m: Mapped[float | None] = mapped_column(Float)  # along the river map the boat carried
     water_class: Mapped[int] = mapped_column(SmallInteger)
     values: Mapped[dict[str, float]] = mapped_column(_Json)
+    classes: Mapped[dict[str, int]] = mapped_column(_Json)  # GB 3838 class of each item with limits
     __table_args__ = (Index("sample_patrol_t", "patrol_id", "t"),)
 
 

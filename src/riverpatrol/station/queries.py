@@ -34,7 +34,7 @@ def since(session: Session, patrol_id: int, after_t: float | None) -> Window:
     window = Window(None)
     for model, target, columns in (
         (models.Position, window.positions, ("t", "lon", "lat", "sog", "cog", "heading")),
-        (models.Sample, window.samples, ("t", "lon", "lat", "water_class", "values")),
+        (models.Sample, window.samples, ("t", "lon", "lat", "chainage_m", "water_class", "values", "classes")),
         (models.Event, window.events, ("t", "kind", "detail")),
     ):
         query = select(*(getattr(model, c) for c in columns)).where(model.patrol_id == patrol_id)

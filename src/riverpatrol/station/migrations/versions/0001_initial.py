@@ -54,8 +54,8 @@ def upgrade() -> None:
     op.create_table(
         "sample",
         sa.Column("id", _ROW_ID, primary_key=True), _patrol_ref(), sa.Column("t", sa.Float, nullable=False),
-        *_lonlat(), sa.Column("water_class", sa.SmallInteger, nullable=False),
-        sa.Column("values", _JSON, nullable=False),
+        *_lonlat(), sa.Column("chainage_m", sa.Float), sa.Column("water_class", sa.SmallInteger, nullable=False),
+        sa.Column("values", _JSON, nullable=False), sa.Column("classes", _JSON, nullable=False),
     )
     op.create_table(
         "event",

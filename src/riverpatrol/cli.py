@@ -252,6 +252,37 @@ def serve(
     uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def report(
+    source: Annotated[str, typer.Argument(help="A patrol directory (with patrol.sqlite), a patrol log, or a patrol id in the station's store.")],
+    out: Annotated[Path, typer.Option("--out", help="The report to write: FILE.pdf or FILE.html.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+) -> None:
+    """Write a patrol report: map, GB 3838 class per segment, parameter plots, findings with evidence."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse
+    from riverpatrol.report import from_directory, from_store, write_report
+
+    if lang not in ("zh", "en"):
+        _fail(f"--lang: {lang!r} is not zh or en")
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        _fail(f"--out: {out} must end in .pdf or .html")
+    try:
+        if source.isdigit() and not Path(source).exists():
+            from riverpatrol.station.queries import NotFound
+            from riverpatrol.station.store import Store, StoreError
+
+            try:
+                data = from_store(Store(), int(source))
+            except (NotFound, StoreError) as exc:
+                _fail(str(exc))
+        else:
+            data = from_directory(Path(source))
+        write_report(data, out, lang)  # type: ignore[arg-type]
+    except (PatrolLogError, NothingToAnalyse) as exc:
+        _fail(str(exc))
+    console.print(f"report: {out}")
+
+
 @twin_app.command("field")
 def twin_field(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],

@@ -119,3 +119,18 @@ def test_a_client_that_reconnects_gets_everything_after_what_it_had(client: Test
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/api/patrols/424242/live") as ws:
         ws.receive_json()
     assert closed.value.code == 4404
+
+
+def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, store: Store, patrol_log: Path) -> None:
+    from riverpatrol.station.ingest import import_log
+
+    patrol_id = import_log(store, patrol_log, maps=())
+    finding = client.get(f"/api/patrols/{patrol_id}/findings").json()[0]
+    evidence = client.get(f"/api/findings/{finding['id']}/evidence.png")
+    assert evidence.status_code == 200 and evidence.content[:4] == b"\x89PNG"
+    snapshot = client.get(f"/api/findings/{finding['id']}/snapshot.jpg")
+    assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
+    report = client.get(f"/api/patrols/{patrol_id}/report.html", params={"lang": "en"})
+    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
+    assert "Suspected outfalls and their evidence" in report.text
+    assert client.get("/api/patrols/999/report.pdf").status_code == 404

@@ -7,6 +7,7 @@ gets a 4xx naming the problem (a scenario's every fault by key path), and nothin
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from riverpatrol.analysis.pipeline import NothingToAnalyse
 from riverpatrol.analysis.segments import CLASS_COLOURS
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, GB3838
 from riverpatrol.patrollog import PatrolLogError
+from riverpatrol.report import ReportData, from_store, write_report
+from riverpatrol.report import figures
 from riverpatrol.scenario import PARAMETERS, UNITS, Scenario, ScenarioError, load_scenario, parse_scenario
 from riverpatrol.station import models, queries
 from riverpatrol.station.geometry import river_geometry
@@ -33,6 +36,8 @@ from riverpatrol.station.patrols import CommandRefused, PatrolRunner
 from riverpatrol.station.store import Store
 from riverpatrol.station.video import VideoFeed
 
+TILE_URL_ENV = "RIVERPATROL_TILE_URL"
+TILE_ATTRIBUTION_ENV = "RIVERPATROL_TILE_ATTRIBUTION"
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 STATIC = Path(__file__).parent / "static"
 _MJPEG_BOUNDARY = "frame"
@@ -78,6 +83,12 @@ def create_app(store: Store) -> FastAPI:
         return {"class_names_zh": CLASS_NAMES_ZH, "class_names_en": CLASS_NAMES_EN, "class_colours": CLASS_COLOURS,
                 "parameters": PARAMETERS, "units": UNITS,
                 "limits": {p: {"kind": lim.kind, "bounds": lim.bounds, "unit": lim.unit} for p, lim in GB3838.items()}}
+
+    @app.get("/api/config", tags=["reference"])
+    def config() -> dict[str, str | None]:
+        """Optional basemap: a tile URL template (e.g. Tianditu) from RIVERPATROL_TILE_URL."""
+        return {"tile_url": os.environ.get(TILE_URL_ENV) or None,
+                "tile_attribution": os.environ.get(TILE_ATTRIBUTION_ENV) or None}
 
     @app.get("/api/scenarios", tags=["patrols"])
     def scenarios() -> list[str]:
@@ -192,6 +203,34 @@ def create_app(store: Store) -> FastAPI:
             rows = s.query(models.FindingReview).filter_by(finding_id=finding_id).order_by(models.FindingReview.id)
             return [{"action": r.action, "operator": r.operator, "note": r.note, "at": r.at.isoformat()} for r in rows]
 
+    @app.get("/api/findings/{finding_id}/evidence.png", tags=["findings"], response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def evidence_png(finding_id: int, lang: Literal["zh", "en"] = "zh") -> Response:
+        """The finding's strongest parameter around it against chainage, with its place."""
+        data, found = _report_finding(store, finding_id)
+        return Response(figures.png(figures.evidence_figure(data, found, lang)), media_type="image/png")
+
+    @app.get("/api/findings/{finding_id}/snapshot.jpg", tags=["findings"], response_class=Response,
+             responses={200: {"content": {"image/jpeg": {}}}})
+    def snapshot(finding_id: int) -> Response:
+        """The camera keyframe taken as the boat approached the finding."""
+        data, found = _report_finding(store, finding_id)
+        jpeg = data.snapshot(found)
+        if jpeg is None:
+            raise HTTPException(404, f"no camera frame near finding {finding_id}")
+        return Response(jpeg, media_type="image/jpeg")
+
+    @app.get("/api/patrols/{patrol_id}/report.{fmt}", tags=["reports"], response_class=Response,
+             responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
+    def report(patrol_id: int, fmt: Literal["pdf", "html"], lang: Literal["zh", "en"] = "zh") -> Response:
+        """The patrol report: map, class per segment, parameter plots, findings with evidence, data quality."""
+        data = from_store(store, patrol_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = write_report(data, Path(tmp) / f"patrol-{patrol_id}.{fmt}", lang)
+            body = out.read_bytes()
+        return Response(body, media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.{fmt}"'})
+
     # ---- live ----------------------------------------------------------------------------------
     @app.websocket("/api/patrols/{patrol_id}/live")
     async def live(ws: WebSocket, patrol_id: int, after_t: float | None = None) -> None:
@@ -256,9 +295,17 @@ def create_app(store: Store) -> FastAPI:
     def index() -> RedirectResponse:
         return RedirectResponse("/static/index.html")
 
-    STATIC.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _report_finding(store: Store, finding_id: int) -> tuple[ReportData, dict[str, Any]]:
+    with store.session() as s:
+        patrol_id = queries.finding(s, finding_id).patrol_id
+    data = from_store(store, patrol_id)
+    with store.session() as s:
+        rank = queries.finding(s, finding_id).rank
+    return data, next(f for f in data.findings if f["rank"] == rank)
 
 
 def _valid(load: Any) -> Scenario:

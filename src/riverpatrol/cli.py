@@ -249,7 +249,7 @@ def serve(
     except StoreError as exc:
         _fail(str(exc))
     console.print(f"station on http://{host}:{port}/ (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
 
 @app.command()

@@ -33,7 +33,7 @@ class Patrol(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(20))  # twin | import | mavlink
-    status: Mapped[str] = mapped_column(String(20))  # running | paused | returning | finished | aborted | failed
+    status: Mapped[str] = mapped_column(String(20))  # running | paused | returning | finished | aborted | failed | interrupted
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_utc: Mapped[str | None] = mapped_column(String(40))
     log_path: Mapped[str | None] = mapped_column(String(1000))

@@ -6,6 +6,7 @@ gets a 4xx naming the problem (a scenario's every fault by key path), and nothin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -65,6 +66,7 @@ def create_app(store: Store) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_interrupted, store)
         yield
         await run_in_threadpool(runner.shutdown)
 
@@ -248,9 +250,16 @@ def create_app(store: Store) -> FastAPI:
                 message["mode"] = mode
             await ws.send_json(message)
             cutoff = message["t"] if message["t"] is not None else after_t
+            gone = asyncio.create_task(_until_disconnected(ws))
             while True:
-                update = await queue.get()
+                getter = asyncio.create_task(queue.get())
+                await asyncio.wait({getter, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone.done():
+                    getter.cancel()
+                    return
+                update = getter.result()
                 if update is None:  # this client fell too far behind: it reconnects and replays
+                    gone.cancel()
                     await ws.close(code=1013, reason="too far behind")
                     return
                 await ws.send_json(_after(update, cutoff))
@@ -308,6 +317,14 @@ def _report_finding(store: Store, finding_id: int) -> tuple[ReportData, dict[str
     return data, next(f for f in data.findings if f["rank"] == rank)
 
 
+def _interrupted(store: Store) -> None:
+    """Patrols a previous run of the station was running when it stopped: their worker is gone.
+    What they sent is stored; their status says they did not end normally."""
+    with store.session() as s:
+        for patrol in s.query(models.Patrol).filter(models.Patrol.status.in_(("running", "paused", "returning"))):
+            patrol.status = "interrupted"
+
+
 def _valid(load: Any) -> Scenario:
     try:
         return load()
@@ -321,6 +338,12 @@ def _replay(store: Store, patrol_id: int, after_t: float | None) -> tuple[Any, s
         if found is None:
             return None, None, None
         return queries.since(s, patrol_id, after_t), found.status, queries.last_mode(s, patrol_id)
+
+
+async def _until_disconnected(ws: WebSocket) -> None:
+    """Returns when the client goes away (the feed sends only; anything the client sends is ignored)."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 def _after(message: dict[str, Any], cutoff: float | None) -> dict[str, Any]:

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+
+_BAR_PX = 24
+_FONT = ImageFont.load_default(size=17)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,6 @@ def stamp(jpeg: bytes, t: float, received_unix: float) -> bytes:
     image = Image.fromarray(np.ascontiguousarray(pixels))
     draw = ImageDraw.Draw(image)
     clock = datetime.fromtimestamp(received_unix, UTC).strftime("%H:%M:%S.%f")[:-3]
-    draw.rectangle((0, 0, image.width, 22), fill=(0, 0, 0))
-    draw.text((6, 5), f"T+{t:8.1f} s   {clock} UTC", fill=(255, 255, 255))
+    draw.rectangle((0, 0, image.width, _BAR_PX), fill=(0, 0, 0))
+    draw.text((6, 3), f"T+{t:8.1f} s   {clock} UTC", fill=(255, 255, 255), font=_FONT)
     return simplejpeg.encode_jpeg(np.asarray(image), quality=80, colorspace="RGB")

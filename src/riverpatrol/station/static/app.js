@@ -110,7 +110,7 @@ const chart = new Chart($("chart"), {
   type: "scatter",
   data: { datasets: [{ data: [], pointRadius: 2, pointBackgroundColor: [] }] },
   options: {
-    animation: false, maintainAspectRatio: false, parsing: false,
+    animation: false, maintainAspectRatio: false,
     plugins: { legend: { display: false } },
     scales: { x: { title: { display: true } }, y: { title: { display: true } } },
   },

@@ -10,7 +10,7 @@ const TEXT = {
     duration: "时长", samples: "样本", confirm: "确认", dismiss: "排除", overall_class: "水质类别（综合）",
     left: "左岸", right: "右岸", link_ok: "正常", link_stale: "中断", open: "待核实", confirmed: "已确认",
     dismissed: "已排除", running: "巡查中", paused: "已暂停", returning: "返航中", finished: "已完成",
-    aborted: "已中止", failed: "失败", twin: "数字孪生", import: "导入", mavlink: "MAVLink", operator: "操作员",
+    aborted: "已中止", failed: "失败", interrupted: "已中断", twin: "数字孪生", import: "导入", mavlink: "MAVLink", operator: "操作员",
     sonar: "声呐", camera: "摄像", none: "无", banks: "河岸", route: "规划航线", track: "航迹",
   },
   en: {
@@ -23,7 +23,7 @@ const TEXT = {
     source: "Source", duration: "Duration", samples: "Samples", confirm: "Confirm", dismiss: "Dismiss",
     overall_class: "Water class (overall)", left: "left", right: "right", link_ok: "OK", link_stale: "lost",
     open: "open", confirmed: "confirmed", dismissed: "dismissed", running: "running", paused: "paused",
-    returning: "returning", finished: "finished", aborted: "aborted", failed: "failed", twin: "twin", import: "import",
+    returning: "returning", finished: "finished", aborted: "aborted", failed: "failed", interrupted: "interrupted", twin: "twin", import: "import",
     mavlink: "MAVLink", operator: "Operator", sonar: "sonar", camera: "camera", none: "none", banks: "Banks",
     route: "Planned route", track: "Track",
   },

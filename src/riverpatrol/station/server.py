@@ -36,6 +36,7 @@ from riverpatrol.station.live import Hub, live_message
 from riverpatrol.station.patrols import CommandRefused, PatrolRunner
 from riverpatrol.station.store import Store
 from riverpatrol.station.video import VideoFeed
+from riverpatrol.station.webrtc import WebRtcPeers
 
 TILE_URL_ENV = "RIVERPATROL_TILE_URL"
 TILE_ATTRIBUTION_ENV = "RIVERPATROL_TILE_ATTRIBUTION"
@@ -48,6 +49,11 @@ class StartPatrol(BaseModel):
     scenario: str = Field(description="Name of a shipped scenario (GET /api/scenarios).", examples=["dongmen-demo"])
     speedup: float = Field(1.0, gt=0, le=1000, description="Scenario seconds per wall-clock second.")
     name: str | None = Field(None, max_length=200)
+
+
+class Offer(BaseModel):
+    sdp: str = Field(max_length=100_000)
+    type: Literal["offer"]
 
 
 class Command(BaseModel):
@@ -63,11 +69,13 @@ class Review(BaseModel):
 def create_app(store: Store) -> FastAPI:
     hub, video = Hub(), VideoFeed()
     runner = PatrolRunner(store, hub, video)
+    peers = WebRtcPeers(video)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_interrupted, store)
         yield
+        await peers.close_all()
         await run_in_threadpool(runner.shutdown)
 
     app = FastAPI(title="riverpatrol station", version="1", lifespan=lifespan,
@@ -288,6 +296,17 @@ def create_app(store: Store) -> FastAPI:
 
         return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={_MJPEG_BOUNDARY}")
 
+    @app.post("/api/patrols/{patrol_id}/webrtc", tags=["video"])
+    async def webrtc(patrol_id: int, offer: Offer) -> dict[str, str]:
+        """WebRTC video: send an SDP offer (receive-only video), get the answer. No ICE servers:
+        the browser and the station meet on their own network."""
+        await run_in_threadpool(_existing, store, patrol_id)
+        try:
+            answer = await peers.answer(patrol_id, offer.sdp, offer.type)
+        except ValueError as exc:  # an SDP aiortc cannot use
+            raise HTTPException(422, f"offer: {exc}") from None
+        return {"sdp": answer.sdp, "type": answer.type}
+
     @app.get("/api/patrols/{patrol_id}/frame.jpg", tags=["video"],
              responses={200: {"content": {"image/jpeg": {}}}})
     def frame_at(patrol_id: int, t: Annotated[float, Query(description="Patrol time, s")]) -> Response:
@@ -315,6 +334,11 @@ def _report_finding(store: Store, finding_id: int) -> tuple[ReportData, dict[str
     with store.session() as s:
         rank = queries.finding(s, finding_id).rank
     return data, next(f for f in data.findings if f["rank"] == rank)
+
+
+def _existing(store: Store, patrol_id: int) -> None:
+    with store.session() as s:
+        queries.patrol(s, patrol_id)
 
 
 def _interrupted(store: Store) -> None:

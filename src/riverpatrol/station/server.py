@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -43,6 +44,11 @@ TILE_ATTRIBUTION_ENV = "RIVERPATROL_TILE_ATTRIBUTION"
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 STATIC = Path(__file__).parent / "static"
 _MJPEG_BOUNDARY = "frame"
+
+
+_ID_MAX = 2**31 - 1  # integer keys in every database we support
+PatrolId = Annotated[int, PathParam(ge=1, le=_ID_MAX, description="A patrol's id.")]
+FindingId = Annotated[int, PathParam(ge=1, le=_ID_MAX, description="A finding's id.")]
 
 
 class StartPatrol(BaseModel):
@@ -114,21 +120,21 @@ def create_app(store: Store) -> FastAPI:
             return [_patrol_summary(s, p) for p in rows]
 
     @app.get("/api/patrols/{patrol_id}", tags=["patrols"])
-    def patrol_detail(patrol_id: int) -> dict[str, Any]:
+    def patrol_detail(patrol_id: PatrolId) -> dict[str, Any]:
         with store.session() as s:
             p = queries.patrol(s, patrol_id)
             return {**_patrol_summary(s, p), "meta": p.meta, "summary": p.summary,
                     "segments": [_segment(seg) for seg in queries.segments(s, patrol_id)]}
 
     @app.get("/api/patrols/{patrol_id}/river", tags=["patrols"])
-    def river(patrol_id: int) -> dict[str, Any]:
+    def river(patrol_id: PatrolId) -> dict[str, Any]:
         """Banks, chainage ticks and the planned route, from the map the patrol carried."""
         with store.session() as s:
             meta = queries.patrol(s, patrol_id).meta
         return river_geometry(meta)
 
     @app.get("/api/patrols/{patrol_id}/track", tags=["patrols"])
-    def track(patrol_id: int, after_t: float | None = None) -> list[list[float | None]]:
+    def track(patrol_id: PatrolId, after_t: float | None = None) -> list[list[float | None]]:
         """GNSS fixes as [t, lon, lat, sog, cog, heading]."""
         with store.session() as s:
             queries.patrol(s, patrol_id)
@@ -136,7 +142,7 @@ def create_app(store: Store) -> FastAPI:
         return live_message(patrol_id, window)["positions"]
 
     @app.get("/api/patrols/{patrol_id}/samples", tags=["patrols"])
-    def samples(patrol_id: int, after_t: float | None = None) -> list[dict[str, Any]]:
+    def samples(patrol_id: PatrolId, after_t: float | None = None) -> list[dict[str, Any]]:
         """Sonde samples on the track with their GB 3838 class (0 not classifiable .. 6 worse than V)."""
         with store.session() as s:
             queries.patrol(s, patrol_id)
@@ -145,7 +151,7 @@ def create_app(store: Store) -> FastAPI:
                 for row in live_message(patrol_id, window)["samples"]]
 
     @app.get("/api/patrols/{patrol_id}/findings", tags=["findings"])
-    def findings(patrol_id: int) -> list[dict[str, Any]]:
+    def findings(patrol_id: PatrolId) -> list[dict[str, Any]]:
         with store.session() as s:
             queries.patrol(s, patrol_id)
             return [_finding(f) for f in queries.findings(s, patrol_id)]
@@ -185,7 +191,7 @@ def create_app(store: Store) -> FastAPI:
         return {"id": patrol_id}
 
     @app.post("/api/patrols/{patrol_id}/command", tags=["patrols"])
-    def command(patrol_id: int, body: Command) -> dict[str, Any]:
+    def command(patrol_id: PatrolId, body: Command) -> dict[str, Any]:
         """Pause (HOLD), resume (AUTO) or abort (RTL, the patrol ends when the boat is home)."""
         with store.session() as s:
             queries.patrol(s, patrol_id)
@@ -196,7 +202,7 @@ def create_app(store: Store) -> FastAPI:
 
     # ---- findings review -----------------------------------------------------------------------
     @app.post("/api/findings/{finding_id}/review", tags=["findings"])
-    def review(finding_id: int, body: Review) -> dict[str, Any]:
+    def review(finding_id: FindingId, body: Review) -> dict[str, Any]:
         """Confirm or dismiss a finding; every review is kept in the audit trail."""
         with store.session() as s:
             found = queries.finding(s, finding_id)
@@ -207,7 +213,7 @@ def create_app(store: Store) -> FastAPI:
             return _finding(found)
 
     @app.get("/api/findings/{finding_id}/reviews", tags=["findings"])
-    def reviews(finding_id: int) -> list[dict[str, Any]]:
+    def reviews(finding_id: FindingId) -> list[dict[str, Any]]:
         with store.session() as s:
             queries.finding(s, finding_id)
             rows = s.query(models.FindingReview).filter_by(finding_id=finding_id).order_by(models.FindingReview.id)
@@ -215,14 +221,14 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/findings/{finding_id}/evidence.png", tags=["findings"], response_class=Response,
              responses={200: {"content": {"image/png": {}}}})
-    def evidence_png(finding_id: int, lang: Literal["zh", "en"] = "zh") -> Response:
+    def evidence_png(finding_id: FindingId, lang: Literal["zh", "en"] = "zh") -> Response:
         """The finding's strongest parameter around it against chainage, with its place."""
         data, found = _report_finding(store, finding_id)
         return Response(figures.png(figures.evidence_figure(data, found, lang)), media_type="image/png")
 
     @app.get("/api/findings/{finding_id}/snapshot.jpg", tags=["findings"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}})
-    def snapshot(finding_id: int) -> Response:
+    def snapshot(finding_id: FindingId) -> Response:
         """The camera keyframe taken as the boat approached the finding."""
         data, found = _report_finding(store, finding_id)
         jpeg = data.snapshot(found)
@@ -232,7 +238,7 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/patrols/{patrol_id}/report.{fmt}", tags=["reports"], response_class=Response,
              responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
-    def report(patrol_id: int, fmt: Literal["pdf", "html"], lang: Literal["zh", "en"] = "zh") -> Response:
+    def report(patrol_id: PatrolId, fmt: Literal["pdf", "html"], lang: Literal["zh", "en"] = "zh") -> Response:
         """The patrol report: map, class per segment, parameter plots, findings with evidence, data quality."""
         data = from_store(store, patrol_id)
         with tempfile.TemporaryDirectory() as tmp:
@@ -243,7 +249,7 @@ def create_app(store: Store) -> FastAPI:
 
     # ---- live ----------------------------------------------------------------------------------
     @app.websocket("/api/patrols/{patrol_id}/live")
-    async def live(ws: WebSocket, patrol_id: int, after_t: float | None = None) -> None:
+    async def live(ws: WebSocket, patrol_id: PatrolId, after_t: float | None = None) -> None:
         """Everything after ``after_t`` from the store, then live batches as they are ingested."""
         await ws.accept()
         queue = hub.subscribe(patrol_id)
@@ -278,8 +284,11 @@ def create_app(store: Store) -> FastAPI:
 
     # ---- video ---------------------------------------------------------------------------------
     @app.get("/api/patrols/{patrol_id}/video.mjpeg", tags=["video"])
-    async def mjpeg(patrol_id: int) -> StreamingResponse:
+    async def mjpeg(patrol_id: PatrolId) -> StreamingResponse:
         """The boat camera as MJPEG (multipart/x-mixed-replace), each frame stamped with the time."""
+        await run_in_threadpool(_existing, store, patrol_id)
+        if patrol_id not in runner.running():
+            raise HTTPException(409, f"patrol {patrol_id} is not running: no live video")
 
         async def frames() -> AsyncIterator[bytes]:
             seq = 0
@@ -297,7 +306,7 @@ def create_app(store: Store) -> FastAPI:
         return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={_MJPEG_BOUNDARY}")
 
     @app.post("/api/patrols/{patrol_id}/webrtc", tags=["video"])
-    async def webrtc(patrol_id: int, offer: Offer) -> dict[str, str]:
+    async def webrtc(patrol_id: PatrolId, offer: Offer) -> dict[str, str]:
         """WebRTC video: send an SDP offer (receive-only video), get the answer. No ICE servers:
         the browser and the station meet on their own network."""
         await run_in_threadpool(_existing, store, patrol_id)
@@ -309,7 +318,7 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/patrols/{patrol_id}/frame.jpg", tags=["video"],
              responses={200: {"content": {"image/jpeg": {}}}})
-    def frame_at(patrol_id: int, t: Annotated[float, Query(description="Patrol time, s")]) -> Response:
+    def frame_at(patrol_id: PatrolId, t: Annotated[float, Query(description="Patrol time, s")]) -> Response:
         """The stored camera keyframe nearest to ``t``."""
         with store.session() as s:
             queries.patrol(s, patrol_id)

@@ -250,6 +250,75 @@ def demo(
     _findings_table(_analyse(result.log_path, out / "analysis"))
 
 
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="A finished patrol log (patrol.sqlite) or the directory holding it.")],
+    name: Annotated[str | None, typer.Option("--name", help="The patrol's name in the station (default: the directory's).")] = None,
+) -> None:
+    """Import a finished patrol log into the station's store, with its analysis."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse, resolve_log
+    from riverpatrol.station.ingest import import_log
+    from riverpatrol.station.store import Store, StoreError
+
+    log_path = resolve_log(source)
+    try:
+        store = Store()
+        patrol_id = import_log(store, log_path, name=name)
+    except (PatrolLogError, NothingToAnalyse, StoreError) as exc:
+        _fail(str(exc))
+    console.print(f"imported {log_path} as patrol {patrol_id} into {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the station: API (docs at /docs), live feed, video and the dashboard at http://HOST:PORT/."""
+    import uvicorn
+
+    from riverpatrol.station.server import create_app
+    from riverpatrol.station.store import Store, StoreError
+
+    try:
+        store = Store()
+    except StoreError as exc:
+        _fail(str(exc))
+    console.print(f"station on http://{host}:{port}/ (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+
+
+@app.command()
+def report(
+    source: Annotated[str, typer.Argument(help="A patrol directory (with patrol.sqlite), a patrol log, or a patrol id in the station's store.")],
+    out: Annotated[Path, typer.Option("--out", help="The report to write: FILE.pdf or FILE.html.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+) -> None:
+    """Write a patrol report: map, GB 3838 class per segment, parameter plots, findings with evidence."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse
+    from riverpatrol.report import from_directory, from_store, write_report
+
+    if lang not in ("zh", "en"):
+        _fail(f"--lang: {lang!r} is not zh or en")
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        _fail(f"--out: {out} must end in .pdf or .html")
+    try:
+        if source.isdigit() and not Path(source).exists():
+            from riverpatrol.station.queries import NotFound
+            from riverpatrol.station.store import Store, StoreError
+
+            try:
+                data = from_store(Store(), int(source))
+            except (NotFound, StoreError) as exc:
+                _fail(str(exc))
+        else:
+            data = from_directory(Path(source))
+        write_report(data, out, lang)  # type: ignore[arg-type]
+    except (PatrolLogError, NothingToAnalyse) as exc:
+        _fail(str(exc))
+    console.print(f"report: {out}")
+
+
 @twin_app.command("field")
 def twin_field(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],

@@ -104,11 +104,14 @@ def simulate(
     max_log_bytes: int | None = None,
     investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
+    control: Callable[[DirectAutopilot], bool] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
 
     With ``investigate`` the supervisor may send the boat back to look at an anomaly the live
-    analyser raises; without it the patrol runs the planned route only.
+    analyser raises; without it the patrol runs the planned route only. ``control`` is called
+    between blocks with the boat's autopilot, so an operator can command it (HOLD, RTL ...) from
+    another thread; it returns True to end the patrol there.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
@@ -140,7 +143,7 @@ def simulate(
             counts["event"] += len(events)
             if progress:
                 progress(twin.time, expected_s)
-            if supervisor.done:
+            if supervisor.done or (control is not None and control(pilot)):
                 break
             if not fast:
                 _pace(started, twin.time, speedup)

@@ -1,0 +1,109 @@
+"""The Modbus sonde driver against the twin's real pymodbus server over loopback TCP."""
+
+import asyncio
+import math
+
+import pytest
+
+from riverpatrol.instruments.errors import InstrumentError
+from riverpatrol.instruments.registermap import load_map
+from riverpatrol.instruments.sonde import ModbusLink, ModbusSonde
+from riverpatrol.twin.devices.modbus import EmulatedSonde
+
+READING = {"do": 7.5, "turbidity": 11.0, "conductivity": 420.0, "ph": 7.25, "temperature": 17.5, "nh3n": 0.5}
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.mark.parametrize(("name", "framing", "transport"), [
+    ("yosemitech-y4000", "tcp", "modbus-tcp"),
+    ("yosemitech-y4000", "rtu", "modbus-rtu-over-tcp"),
+    ("insitu-aquatroll600", "tcp", "modbus-tcp"),
+])
+def test_poll_reads_canonical_values(name, framing, transport):
+    async def go():
+        regmap = load_map(name)
+        device = EmulatedSonde(regmap, framing=framing)
+        address = await device.start()
+        device.update(READING)
+        sonde = ModbusSonde("sonde", ModbusLink(transport, address), regmap)
+        try:
+            first = await sonde.read()
+            device.update({**READING, "conductivity": 1900.0})
+            second = await sonde.read()
+        finally:
+            sonde.close()
+            await device.stop()
+        return first, second
+
+    first, second = run(go())
+    assert math.isclose(first.values["conductivity"], 420.0, rel_tol=1e-6)
+    assert math.isclose(second.values["conductivity"], 1900.0, rel_tol=1e-6)
+    assert math.isclose(first.values["temperature"], 17.5, rel_tol=1e-6)
+
+
+def test_configured_orders_override_the_map():
+    async def go():
+        regmap = load_map("yosemitech-y4000")
+        device = EmulatedSonde(regmap.model_copy(update={"word_order": "big", "byte_order": "big"}))
+        address = await device.start()
+        device.update(READING)
+        as_published = ModbusSonde("sonde", ModbusLink("modbus-tcp", address), regmap)
+        as_configured = ModbusSonde("sonde", ModbusLink("modbus-tcp", address), regmap,
+                                    word_order="big", byte_order="big")
+        try:
+            return await as_published.read(), await as_configured.read()
+        finally:
+            as_published.close()
+            as_configured.close()
+            await device.stop()
+
+    wrong, right = run(go())
+    assert not math.isclose(wrong.values["temperature"], 17.5, rel_tol=1e-3)
+    assert math.isclose(right.values["temperature"], 17.5, rel_tol=1e-6)
+
+
+def test_exception_response_names_the_map():
+    async def go():
+        regmap = load_map("yosemitech-y4000")
+        device = EmulatedSonde(load_map("insitu-aquatroll600"))  # a different sonde at that address
+        address = await device.start()
+        sonde = ModbusSonde("sonde", ModbusLink("modbus-tcp", address), regmap)
+        try:
+            with pytest.raises(InstrumentError, match=r"refused a read of 16 registers at 9729 "
+                                                      r"\(Modbus exception 2\).*'Yosemitech Y4000'"):
+                await sonde.read()
+        finally:
+            sonde.close()
+            await device.stop()
+
+    run(go())
+
+
+def test_dead_device_times_out_then_reconnects_when_back():
+    async def go():
+        regmap = load_map("yosemitech-y4000")
+        device = EmulatedSonde(regmap)
+        address = await device.start()
+        device.update(READING)
+        sonde = ModbusSonde("sonde", ModbusLink("modbus-tcp", address, timeout_s=0.2, retries=0), regmap)
+        try:
+            await sonde.read()
+            await device.stop()
+            with pytest.raises(InstrumentError, match="sonde: "):
+                await sonde.read()
+            with pytest.raises(InstrumentError, match="no connection to modbus-tcp"):
+                await sonde.read()
+            back = EmulatedSonde(regmap, port=int(address.rsplit(":", 1)[1]))
+            await back.start()
+            back.update(READING)
+            try:
+                return await sonde.read()
+            finally:
+                await back.stop()
+        finally:
+            sonde.close()
+
+    assert math.isclose(run(go()).values["do"], 7.5)

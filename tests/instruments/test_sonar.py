@@ -51,7 +51,7 @@ def test_pair_decodes_the_twins_pings_and_recovers_after_a_restart():
             await _wait_for(lambda: devices.port_side.subscribers and devices.starboard_side.subscribers)
             devices.pings(np.arange(4) * 0.2, port, starboard, 30.0, np.zeros(4))
             got = await _collect(pair, 4)
-            devices.stop()
+            await devices.stop()
             await asyncio.sleep(0.4)
             with pytest.raises(InstrumentError, match="no profile from the port and starboard Omniscan"):
                 pair.drain()
@@ -63,7 +63,7 @@ def test_pair_decodes_the_twins_pings_and_recovers_after_a_restart():
                 back.pings(np.array([9.0]), port[:1], starboard[:1], 30.0, np.zeros(1))
                 again = await _collect(pair, 1)
             finally:
-                back.stop()
+                await back.stop()
             return got, again
         finally:
             pair.close()
@@ -82,7 +82,7 @@ def test_ping1d_depth_and_timeout():
         try:
             devices.depth(1.634)
             depth = await echo.read()
-            devices.stop()
+            await devices.stop()
             with pytest.raises(InstrumentError, match="no distance from the Ping1D .* within 0.2 s"):
                 await echo.read()
             return depth

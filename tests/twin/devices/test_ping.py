@@ -23,7 +23,7 @@ def test_omniscan_streams_only_to_clients_that_enabled_pinging():
                 await asyncio.sleep(0.01)
             devices.pings(np.array([0.2]), *ping, 30.0, np.array([90.0]))
             data = await asyncio.get_running_loop().run_in_executor(None, client.recv, 4096)
-        devices.stop()
+        await devices.stop()
         return PingDecoder().datagram(data)
 
     (frame,) = asyncio.run(go())

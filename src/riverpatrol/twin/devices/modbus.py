@@ -27,6 +27,7 @@ class EmulatedSonde:
         self._framer = FramerType.SOCKET if framing == "tcp" else FramerType.RTU
         self._device_id = device_id
         self._image: dict[int, int] = {}
+        self.update({})  # until the twin's first reading: NaN values or empty blocks, never zeros
         self._server: ModbusTcpServer | None = None
         self.address = ""
         self.fault: int | None = None  # a Modbus exception code to answer with (fault tests)

@@ -125,7 +125,7 @@ class EmulatedPingDevices:
     def depth(self, depth_m: float) -> None:
         self.echo.depth_m = depth_m
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         for device in (self.port_side, self.starboard_side, self.echo):
             if device.transport is not None:
                 device.transport.close()

@@ -2,6 +2,9 @@
 
 import asyncio
 import math
+import shutil
+import subprocess
+import time
 
 import pytest
 
@@ -107,3 +110,33 @@ def test_dead_device_times_out_then_reconnects_when_back():
             sonde.close()
 
     assert math.isclose(run(go()).values["do"], 7.5)
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat for a pseudo-terminal pair")
+def test_rtu_on_a_serial_line(tmp_path):
+    """A null-modem pair of pseudo-terminals: the emulated sonde on one end, the driver on the other."""
+    ends = (tmp_path / "sonde", tmp_path / "boat")
+    bridge = subprocess.Popen(["socat", f"pty,raw,echo=0,link={ends[0]}", f"pty,raw,echo=0,link={ends[1]}"])
+    try:
+        deadline = time.monotonic() + 5
+        while not all(e.exists() for e in ends):
+            assert time.monotonic() < deadline, "socat made no pseudo-terminals"
+            time.sleep(0.05)
+
+        async def go():
+            regmap = load_map("yosemitech-y4000")
+            device = EmulatedSonde(regmap, serial_port=str(ends[0]), baudrate=9600)
+            await device.start()
+            device.update(READING)
+            sonde = ModbusSonde("sonde", ModbusLink("modbus-rtu", str(ends[1]), timeout_s=1.0), regmap)
+            try:
+                return await sonde.read()
+            finally:
+                sonde.close()
+                await device.stop()
+
+        reading = run(go())
+    finally:
+        bridge.terminate()
+        bridge.wait()
+    assert math.isclose(reading.values["conductivity"], 420.0, rel_tol=1e-6)

@@ -13,7 +13,8 @@ What the log shows about instruments:
   the value is stored as missing (NaN) and the device's own value and code are kept in the event,
   so nothing the sonde said is lost and nothing doubtful reaches the statistics;
 - ``depth`` (depth_m, confidence) from the echosounder.
-Times are seconds on the boat's monotonic clock since the process started.
+Times are seconds on the boat's monotonic clock since the process started, or the autopilot's
+clock when one is given as ``stamp``.
 """
 
 from __future__ import annotations
@@ -89,18 +90,23 @@ class BoatProcess:
     """Runs the configured instruments into one patrol log until stopped or ``duration_s`` is up."""
 
     def __init__(self, config: BoatConfig, river: Scenario, *, report: Report = lambda _: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stamp: Callable[[], float] | None = None) -> None:
+        """``clock`` paces the polls (wall seconds); ``stamp`` dates the records, by default the
+        seconds since start on ``clock``. With an autopilot, pass its clock (``autopilot.time``) as
+        ``stamp`` so positions and instrument records share one time base at any twin speed-up."""
         self.config = config
         self.river = river
         self.report = report
         self._clock = clock
-        self._t0 = clock()
+        t0 = clock()
+        self._stamp = stamp or (lambda: clock() - t0)
         self._buffer = _Buffer()
         self.summary = BoatSummary()
         self._sonde_params: tuple[str, ...] = ()
 
     def now(self) -> float:
-        return self._clock() - self._t0
+        """The time records are stamped with."""
+        return self._stamp()
 
     def event(self, kind: str, **detail: Any) -> None:
         self._buffer.events.append((self.now(), kind, detail))

@@ -11,24 +11,27 @@ from typing import Literal
 
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from riverpatrol.instruments.registermap import RegisterMap
 
 
 class EmulatedSonde:
-    """A Modbus TCP server (or RTU frames over TCP) for one sonde; start and stop inside a loop."""
+    """A Modbus TCP server (or RTU frames over TCP, or RTU on a serial line) for one sonde; start
+    and stop inside a loop."""
 
     def __init__(self, regmap: RegisterMap, *, host: str = "127.0.0.1", port: int = 0,
-                 framing: Literal["tcp", "rtu"] = "tcp", device_id: int = 1) -> None:
+                 framing: Literal["tcp", "rtu"] = "tcp", device_id: int = 1, serial_port: str | None = None,
+                 baudrate: int = 9600) -> None:
         self.regmap = regmap
         self._bind = (host, port)
         self._framer = FramerType.SOCKET if framing == "tcp" else FramerType.RTU
+        self._serial = (serial_port, baudrate)
         self._device_id = device_id
         self._image: dict[int, int] = {}
         self.update({})  # until the twin's first reading: NaN values or empty blocks, never zeros
-        self._server: ModbusTcpServer | None = None
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
         self.address = ""
         self.fault: int | None = None  # a Modbus exception code to answer with (fault tests)
 
@@ -44,6 +47,12 @@ class EmulatedSonde:
         blocks = [SimData(start, count=count, values=0, datatype=DataType.REGISTERS)
                   for start, count in self.regmap.reads]
         device = SimDevice(self._device_id, simdata=blocks, action=self._answer)
+        serial_port, baudrate = self._serial
+        if serial_port is not None:
+            self._server = ModbusSerialServer(device, port=serial_port, baudrate=baudrate)
+            await self._server.serve_forever(background=True)
+            self.address = serial_port
+            return self.address
         self._server = ModbusTcpServer(device, address=self._bind, framer=self._framer)
         await self._server.serve_forever(background=True)
         host, port = self._server.transport.sockets[0].getsockname()[:2]

@@ -26,6 +26,7 @@ def test_a_patrol_of_instruments_survives_an_unplugged_sonde(twin_and_devices, c
     async def go():
         run = asyncio.create_task(process.run())
         await asyncio.sleep(1.2)
+        await asyncio.to_thread(devices.garble, "sonar")
         await asyncio.to_thread(devices.unplug, "sonde")
         await asyncio.sleep(1.2)
         await asyncio.to_thread(devices.plug, "sonde")
@@ -50,6 +51,8 @@ def test_a_patrol_of_instruments_survives_an_unplugged_sonde(twin_and_devices, c
     assert np.any((pings["t"] > t_down) & (pings["t"] < t_up))
     assert np.any((frames["t"] > t_down) & (frames["t"] < t_up))
     assert kinds.count("depth") >= 5
+    garbled = [d for k, d in zip(kinds, events["detail"]) if k == "protocol_errors"]
+    assert garbled == [{"instrument": "sonar", "frames": 1}]
     # what the boat logged is what the twin's sonde said, through Modbus float32 and mS/cm
     fed = np.array(pacer.fed_conductivity)
     logged = sonde["conductivity"][np.isfinite(sonde["conductivity"])]

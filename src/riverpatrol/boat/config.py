@@ -51,7 +51,8 @@ class Autopilot(_Section):
     @classmethod
     def _mavlink(cls, url: str) -> str:
         if not url.startswith(_MAVLINK_PREFIXES):
-            raise ValueError(f"{url!r} is not a MAVLink URL (udpin:HOST:PORT, udpout:HOST:PORT, tcp:HOST:PORT or a serial device)")
+            raise ValueError(f"{url!r} is not a MAVLink URL "
+                             "(udpin:HOST:PORT, udpout:HOST:PORT, tcp:HOST:PORT or a serial device)")
         return url
 
 

@@ -12,6 +12,8 @@ What the log shows about instruments:
 - ``sonde_flag`` (flags, device) for a sample whose device quality code is not a normal reading:
   the value is stored as missing (NaN) and the device's own value and code are kept in the event,
   so nothing the sonde said is lost and nothing doubtful reaches the statistics;
+- ``protocol_errors`` (instrument, frames) when Ping frames fail their checksum or length: they
+  are skipped, the stream goes on;
 - ``depth`` (depth_m, confidence) from the echosounder.
 Times are seconds on the boat's monotonic clock since the process started, or the autopilot's
 clock when one is given as ``stamp``.
@@ -26,18 +28,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 import numpy as np
 
 from riverpatrol.boat.config import BoatConfig
-from riverpatrol.instruments.camera import KeyFrame, StreamCamera
+from riverpatrol.instruments.camera import StreamCamera
 from riverpatrol.instruments.errors import InstrumentError
 from riverpatrol.instruments.registermap import SondeReading
-from riverpatrol.instruments.sonar import OmniscanPair, PairedPing, Ping1DEcho
+from riverpatrol.instruments.sonar import OmniscanPair, Ping1DEcho
 from riverpatrol.instruments.sonde import ModbusLink, ModbusSonde
 from riverpatrol.instruments.units import CANONICAL
 from riverpatrol.patrollog import PatrolLogWriter
+from riverpatrol.records import Frame, SonarPing
 from riverpatrol.scenario import Scenario
 
 _RETRY_S = 1.0  # a device that is down is tried again this often
@@ -58,8 +62,8 @@ class _Buffer:
 
     def __init__(self) -> None:
         self.sonde: list[tuple[float, dict[str, float]]] = []
-        self.pings: list[PairedPing] = []
-        self.frames: list[KeyFrame] = []
+        self.pings: list[SonarPing] = []
+        self.frames: list[Frame] = []
         self.events: list[tuple[float, str, dict[str, Any]]] = []
 
 
@@ -221,7 +225,14 @@ class BoatProcess:
                             timeout_s=c.timeout_s, gain_db=c.gain_db, clock=self.now)
         await pair.start()
 
+        seen_errors = 0
+
         async def drain() -> None:
+            nonlocal seen_errors
+            if pair.errors > seen_errors:  # garbage or failed checksums: said, skipped, not fatal
+                self.event("protocol_errors", instrument="sonar", frames=pair.errors - seen_errors)
+                self.report(f"sonar: {pair.errors - seen_errors} bad Ping frame(s) skipped")
+                seen_errors = pair.errors
             self._buffer.pings.extend(pair.drain())
 
         try:
@@ -273,7 +284,7 @@ class BoatProcess:
             halt.set()
             await asyncio.to_thread(reader.join, c.timeout_s + _RETRY_S + 1.0)
 
-    def _frame(self, frame: KeyFrame, health: _Health) -> None:
+    def _frame(self, frame: Frame, health: _Health) -> None:
         health.ok()
         self._buffer.frames.append(frame)
 
@@ -290,10 +301,12 @@ class BoatProcess:
             if buf.sonde:
                 t = [s[0] for s in buf.sonde]
                 log.sonde(t, {p: [s[1][p] for s in buf.sonde] for p in self._sonde_params})
-            for ping_range, group in _by_shape(buf.pings):
-                log.pings([p.t for p in group], ping_range, np.stack([p.port for p in group]),
-                          np.stack([p.starboard for p in group]))
-            for (width, height), frames in _by_size(buf.frames):
+            for (ping_range, _), run in groupby(buf.pings, key=lambda p: (p.range_m, p.port.size)):
+                pings = list(run)  # one range and bin count: one call
+                log.pings([p.t for p in pings], ping_range, np.stack([p.port for p in pings]),
+                          np.stack([p.starboard for p in pings]))
+            for (width, height), run in groupby(buf.frames, key=lambda f: (f.width, f.height)):
+                frames = list(run)
                 log.frames([f.t for f in frames], width, height, [f.jpeg for f in frames])
             log.events(buf.events)
         counts["sonde"] += len(buf.sonde)
@@ -307,28 +320,6 @@ def _map_parameters(regmap: Any) -> tuple[str, ...]:
     named = {slot.parameter for block in regmap.blocks for slot in block.values}
     named |= {p.parameter for p in regmap.parameters.values()}
     return tuple(p for p in CANONICAL if p in named)
-
-
-def _by_shape(pings: list[PairedPing]) -> list[tuple[float, list[PairedPing]]]:
-    """Consecutive pings of one range and bin count (one log call each)."""
-    groups: list[tuple[float, list[PairedPing]]] = []
-    for ping in pings:
-        if groups and groups[-1][0] == ping.range_m and groups[-1][1][-1].port.shape == ping.port.shape:
-            groups[-1][1].append(ping)
-        else:
-            groups.append((ping.range_m, [ping]))
-    return groups
-
-
-def _by_size(frames: list[KeyFrame]) -> list[tuple[tuple[int, int], list[KeyFrame]]]:
-    groups: list[tuple[tuple[int, int], list[KeyFrame]]] = []
-    for frame in frames:
-        size = (frame.width, frame.height)
-        if groups and groups[-1][0] == size:
-            groups[-1][1].append(frame)
-        else:
-            groups.append((size, [frame]))
-    return groups
 
 
 def _plain(value: Any) -> Any:

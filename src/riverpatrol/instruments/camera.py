@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import av
 import simplejpeg
 
 from riverpatrol.instruments.errors import InstrumentError
+from riverpatrol.records import Frame
 
 _JPEG_QUALITY = 85
-
-
-@dataclass(frozen=True, slots=True)
-class KeyFrame:
-    t: float
-    width: int
-    height: int
-    jpeg: bytes
 
 
 def open_options(url: str) -> dict[str, Any]:
@@ -51,7 +43,7 @@ class StreamCamera:
         self.timeout_s = timeout_s
         self._clock = clock
 
-    def keyframes(self) -> Iterator[KeyFrame]:
+    def keyframes(self) -> Iterator[Frame]:
         """Frames at the keyframe interval until the stream fails (``InstrumentError``) or the
         caller stops iterating."""
         try:
@@ -72,13 +64,13 @@ class StreamCamera:
                     if passthrough:
                         if now >= due:
                             due = now + self.keyframe_s
-                            yield KeyFrame(now, stream.codec_context.width, stream.codec_context.height, bytes(packet))
+                            yield Frame(now, stream.codec_context.width, stream.codec_context.height, bytes(packet))
                         continue
                     for frame in packet.decode():
                         if now >= due:
                             due = now + self.keyframe_s
                             rgb = frame.to_ndarray(format="rgb24")
-                            yield KeyFrame(now, frame.width, frame.height,
+                            yield Frame(now, frame.width, frame.height,
                                            simplejpeg.encode_jpeg(rgb, quality=_JPEG_QUALITY, colorspace="RGB"))
             except (av.FFmpegError, OSError) as exc:
                 raise InstrumentError(f"{self.name}: stream {self.url} failed: {exc}") from None

@@ -17,7 +17,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from brping import definitions
@@ -26,6 +25,7 @@ from numpy.typing import NDArray
 from riverpatrol.instruments import pingproto
 from riverpatrol.instruments.errors import InstrumentError
 from riverpatrol.instruments.sonde import split_host_port
+from riverpatrol.records import SonarPing
 
 MAX_POWER_DB = float(20 * np.log10(256.0))  # an intensity of 255 on the log's scale
 _KEEPALIVE_S = 1.0
@@ -44,16 +44,6 @@ def intensity_to_power(intensity: NDArray[np.uint8]) -> NDArray[np.uint16]:
     return np.rint(db / MAX_POWER_DB * 65535.0).astype("<u2")
 
 
-@dataclass(frozen=True, slots=True)
-class PairedPing:
-    """Both sides of one ping, as the log's sonar record wants them."""
-
-    t: float
-    range_m: float
-    port: NDArray[np.uint8]
-    starboard: NDArray[np.uint8]
-
-
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, on_frames: Callable[[list[pingproto.PingFrame]], None]) -> None:
         self.decoder = pingproto.PingDecoder()
@@ -66,7 +56,8 @@ class _Udp(asyncio.DatagramProtocol):
         pass
 
 
-async def _endpoint(address: str, on_frames: Callable[[list[pingproto.PingFrame]], None]) -> tuple[asyncio.DatagramTransport, _Udp]:
+async def _endpoint(address: str, on_frames: Callable[[list[pingproto.PingFrame]], None],
+                    ) -> tuple[asyncio.DatagramTransport, _Udp]:
     host, port = split_host_port(address)
     loop = asyncio.get_running_loop()
     return await loop.create_datagram_endpoint(lambda: _Udp(on_frames), remote_addr=(host, port))
@@ -87,7 +78,7 @@ class OmniscanPair:
         self.gain_db = gain_db
         self._clock = clock
         self._pending: OrderedDict[int, list[NDArray[np.uint8] | None]] = OrderedDict()
-        self._ready: list[PairedPing] = []
+        self._ready: list[SonarPing] = []
         self._range_m = range_m
         self._heard = [clock(), clock()]
         self._transports: list[asyncio.DatagramTransport] = []
@@ -124,12 +115,12 @@ class OmniscanPair:
             pair[side] = row
             if pair[0] is not None and pair[1] is not None:
                 del self._pending[f["ping_number"]]
-                self._ready.append(PairedPing(self._clock(), self._range_m, pair[0], pair[1]))
+                self._ready.append(SonarPing(self._clock(), self._range_m, pair[0], pair[1]))
             while len(self._pending) > _UNPAIRED_LIMIT:
                 self._pending.popitem(last=False)
                 self.dropped += 1
 
-    def drain(self) -> list[PairedPing]:
+    def drain(self) -> list[SonarPing]:
         """The pings completed since the last call; ``InstrumentError`` if a side has gone quiet."""
         now = self._clock()
         quiet = [side for side, heard in zip(("port", "starboard"), self._heard) if now - heard > self.timeout_s]

@@ -12,7 +12,7 @@
 
 Feeding short blocks (0.2 s or less) at real time keeps each reading's arrival close to its twin
 time; a longer block arrives as a burst. ``unplug``/``plug`` take one device off the network and
-back (same port), which is how the fault tests pull a cable.
+back (same port), which is how the fault tests pull a cable; ``garble`` sends noise.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from riverpatrol.instruments.registermap import load_map
 from riverpatrol.twin.devices.camera import EmulatedCamera
 from riverpatrol.twin.devices.loop import LoopThread
 from riverpatrol.twin.devices.modbus import EmulatedSonde
-from riverpatrol.twin.devices.ping import EmulatedPingDevices
+from riverpatrol.twin.devices.ping import EmulatedOmniscan, EmulatedPingDevices
 from riverpatrol.twin.twin import SONAR_EVERY, RiverTwin, SensedBatch, TickBlock
 
 ECHO_SIGMA_M = 0.02  # the emulated Ping1D's depth noise (its datasheet accuracy is about 0.5 %)
@@ -86,6 +86,12 @@ class TwinDevices:
         """Take ``sonde``, ``sonar`` (the pair and the echosounder) or ``camera`` off the network."""
         self._loop.run(self._device(name).stop())
 
+    def garble(self, name: str) -> None:
+        """Send one datagram of noise from the port-side Omniscan (``sonar``): a fault test."""
+        if name != "sonar":
+            raise ValueError(f"only the sonar can be garbled, not {name!r}")
+        self._loop.run(_noise(self.ping.port_side))
+
     def plug(self, name: str) -> None:
         """Bring an unplugged device back on the address it had."""
         host = self.ports.host
@@ -110,6 +116,10 @@ class TwinDevices:
         for device in (self.sonde, self.ping, self.camera):
             self._loop.run(device.stop())
         self._loop.close()
+
+
+async def _noise(device: EmulatedOmniscan) -> None:
+    device.send_raw(b"BR\x04\x00\x96\x08noise and a wrong checksum")
 
 
 def _port(address: str) -> int:

@@ -57,6 +57,12 @@ class EmulatedOmniscan(_Device):
         if frame.message_id == definitions.OMNISCAN450_OS_PING_PARAMS:
             (self.subscribers.add if frame.fields["enable"] else self.subscribers.discard)(addr)
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes as they are to every subscriber (noise, for fault tests)."""
+        if self.transport is not None:
+            for addr in self.subscribers:
+                self.transport.sendto(data, addr)
+
     def send_profile(self, ping_number: int, t: float, intensity: NDArray[np.uint8], range_m: float,
                      heading_deg: float) -> None:
         if not self.subscribers or self.transport is None:
@@ -68,8 +74,7 @@ class EmulatedOmniscan(_Device):
             channel_number=self.channel, pulse_duration_sec=0.0002, analog_gain=1.0,
             max_pwr_db=MAX_POWER_DB, min_pwr_db=0.0, transducer_heading_deg=270.0 if self.channel == 0 else 90.0,
             vehicle_heading_deg=heading_deg, pwr_results=intensity_to_power(intensity).tobytes())
-        for addr in self.subscribers:
-            self.transport.sendto(message, addr)
+        self.send_raw(message)
 
 
 class EmulatedPing1D(_Device):

@@ -61,3 +61,4 @@ def test_a_patrol_of_instruments_survives_an_unplugged_sonde(twin_and_devices, c
     assert pings["port"].shape[1] == 500 and set(meta["sensors"]["sonde"]["params"]) <= {
         "temperature", "ph", "do", "conductivity", "turbidity"}
     assert frames["width"][0] == 640 and meta["source"] == "riverpatrol boat"
+    assert meta["camera"]["width"] == 640 and meta["camera"]["hfov_deg"] == 60.0

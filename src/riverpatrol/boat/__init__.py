@@ -7,10 +7,10 @@ import signal
 from collections.abc import Callable
 
 from riverpatrol.boat.config import BoatConfig, ConfigError, load_config
-from riverpatrol.boat.runner import BoatProcess, BoatSummary
+from riverpatrol.boat.runner import AutopilotFeed, BoatProcess, BoatSummary
 from riverpatrol.scenario import Scenario
 
-__all__ = ["BoatConfig", "BoatProcess", "BoatSummary", "ConfigError", "load_config", "run_boat"]
+__all__ = ["AutopilotFeed", "BoatConfig", "BoatProcess", "BoatSummary", "ConfigError", "load_config", "run_boat"]
 
 
 def run_boat(config: BoatConfig, river: Scenario, *, report: Callable[[str], None] = lambda _: None) -> BoatSummary:

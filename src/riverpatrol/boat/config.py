@@ -46,6 +46,7 @@ class Patrol(_Section):
 
 class Autopilot(_Section):
     url: str
+    position_hz: float = Field(5.0, gt=0, le=100)
 
     @field_validator("url")
     @classmethod

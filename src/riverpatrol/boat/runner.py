@@ -15,8 +15,9 @@ What the log shows about instruments:
 - ``protocol_errors`` (instrument, frames) when Ping frames fail their checksum or length: they
   are skipped, the stream goes on;
 - ``depth`` (depth_m, confidence) from the echosounder.
-Times are seconds on the boat's monotonic clock since the process started, or the autopilot's
-clock when one is given as ``stamp``.
+The meta ``camera`` (size, field of view, eye height) is written with the first frame.
+Times are the autopilot's clock when the process has an autopilot, else seconds on the boat's
+monotonic clock since the process started.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from riverpatrol.instruments.sonar import OmniscanPair, Ping1DEcho
 from riverpatrol.instruments.sonde import ModbusLink, ModbusSonde
 from riverpatrol.instruments.units import CANONICAL
 from riverpatrol.patrollog import PatrolLogWriter
-from riverpatrol.records import Frame, SonarPing
+from riverpatrol.records import Frame, MissionEvent, Position, SonarPing
 from riverpatrol.scenario import Scenario
 
 _RETRY_S = 1.0  # a device that is down is tried again this often
@@ -50,10 +51,20 @@ _SONAR_DRAIN_S = 0.1
 Report = Callable[[str], None]
 
 
+class AutopilotFeed(Protocol):
+    """What the boat process needs of the autopilot interface: its clock, fixes and events."""
+
+    @property
+    def time(self) -> float: ...
+    def position(self) -> Position | None: ...
+    def events(self) -> list[MissionEvent]: ...
+
+
 @dataclass
 class BoatSummary:
     duration_s: float = 0.0
-    counts: dict[str, int] = field(default_factory=lambda: {"sonde": 0, "sonar": 0, "frame": 0, "depth": 0, "event": 0})
+    counts: dict[str, int] = field(default_factory=lambda: {"position": 0, "sonde": 0, "sonar": 0, "frame": 0, "depth": 0,
+                                                              "event": 0})
     outages: dict[str, int] = field(default_factory=dict)
 
 
@@ -61,6 +72,7 @@ class _Buffer:
     """Records waiting for the next flush."""
 
     def __init__(self) -> None:
+        self.positions: list[Position] = []
         self.sonde: list[tuple[float, dict[str, float]]] = []
         self.pings: list[SonarPing] = []
         self.frames: list[Frame] = []
@@ -93,20 +105,25 @@ class _Health:
 class BoatProcess:
     """Runs the configured instruments into one patrol log until stopped or ``duration_s`` is up."""
 
-    def __init__(self, config: BoatConfig, river: Scenario, *, report: Report = lambda _: None,
-                 clock: Callable[[], float] = time.monotonic, stamp: Callable[[], float] | None = None) -> None:
-        """``clock`` paces the polls (wall seconds); ``stamp`` dates the records, by default the
-        seconds since start on ``clock``. With an autopilot, pass its clock (``autopilot.time``) as
-        ``stamp`` so positions and instrument records share one time base at any twin speed-up."""
+    def __init__(self, config: BoatConfig, river: Scenario, *, autopilot: AutopilotFeed | None = None,
+                 report: Report = lambda _: None, clock: Callable[[], float] = time.monotonic,
+                 speedup: float = 1.0) -> None:
+        """``clock`` paces the polls (wall seconds). Records are dated by the autopilot's clock when
+        there is one, so fixes and instrument records share one time base, else by the seconds since
+        start on ``clock``. ``speedup`` is that of a twin running faster than real time: rates stay
+        what the config says, in the twin's seconds, and polls come ``speedup`` times as often."""
         self.config = config
         self.river = river
         self.report = report
         self._clock = clock
+        self._autopilot = autopilot
+        self._speedup = speedup
         t0 = clock()
-        self._stamp = stamp or (lambda: clock() - t0)
+        self._stamp: Callable[[], float] = (lambda: autopilot.time) if autopilot else (lambda: clock() - t0)
         self._buffer = _Buffer()
         self.summary = BoatSummary()
         self._sonde_params: tuple[str, ...] = ()
+        self._frame_size: tuple[int, int] | None = None
 
     def now(self) -> float:
         """The time records are stamped with."""
@@ -121,7 +138,7 @@ class BoatProcess:
         with PatrolLogWriter(config.patrol.log, self._meta()) as log:
             self.event("patrol_start", instruments=[n for n in ("sonde", "sonar", "echosounder", "camera")
                                                     if getattr(config, n) is not None])
-            if config.autopilot is not None:
+            if config.autopilot is not None and self._autopilot is None:
                 self.event("autopilot_unavailable", url=config.autopilot.url)
                 self.report(f"autopilot {config.autopilot.url}: the MAVLink client is not part of this build; "
                             "logging instruments only")
@@ -161,13 +178,13 @@ class BoatProcess:
             "mission": river.mission.model_dump(),
             "instruments": config.model_dump(mode="json", exclude={"patrol"}),
         }
-        if config.camera is not None:
-            meta["camera"] = {"hfov_deg": config.camera.hfov_deg, "eye_height_m": config.camera.eye_height_m}
         return meta
 
     def _jobs(self, stop: asyncio.Event) -> list[Any]:
         c = self.config
         jobs = []
+        if self._autopilot is not None:
+            jobs.append(self._follow_autopilot(c.autopilot.position_hz if c.autopilot else 5.0))
         if c.sonde is not None:
             jobs.append(self._poll_sonde())
         if c.sonar is not None:
@@ -181,6 +198,7 @@ class BoatProcess:
     async def _every(self, period_s: float, poll: Callable[[], Any], health: _Health, budget_s: float) -> None:
         """Call ``poll`` every ``period_s``; a failure is reported once and retried each ``_RETRY_S``."""
         due = self._clock()
+        period_s /= self._speedup
         while True:
             try:
                 await asyncio.wait_for(poll(), budget_s)
@@ -191,6 +209,18 @@ class BoatProcess:
                 health.ok()
                 due = max(due + period_s, self._clock())  # a slow poll skips ticks, never bunches them
             await asyncio.sleep(due - self._clock())
+
+    async def _follow_autopilot(self, rate_hz: float) -> None:
+        """Each new fix and every autopilot event, polled from the autopilot interface."""
+        autopilot, last = self._autopilot, -math.inf
+        assert autopilot is not None
+        while True:
+            fix = autopilot.position()
+            if fix is not None and fix.t > last:
+                last = fix.t
+                self._buffer.positions.append(fix)
+            self._buffer.events.extend((e.t, e.kind, e.detail) for e in autopilot.events())
+            await asyncio.sleep(1.0 / (rate_hz * self._speedup))
 
     async def _poll_sonde(self) -> None:
         c = self.config.sonde
@@ -222,7 +252,7 @@ class BoatProcess:
         c = self.config.sonar
         assert c is not None
         pair = OmniscanPair("sonar", c.port, c.starboard, range_m=c.range_m, bins=c.bins, ping_hz=c.ping_hz,
-                            timeout_s=c.timeout_s, gain_db=c.gain_db, clock=self.now)
+                            timeout_s=c.timeout_s, gain_db=c.gain_db, stamp=self.now)
         await pair.start()
 
         seen_errors = 0
@@ -298,6 +328,10 @@ class BoatProcess:
         buf, self._buffer = self._buffer, _Buffer()
         counts = self.summary.counts
         with log.batch():
+            if buf.positions:
+                p = buf.positions
+                log.positions([f.t for f in p], [f.lon for f in p], [f.lat for f in p], [f.sog_mps for f in p],
+                              [f.cog_deg for f in p], [f.heading_deg for f in p])
             if buf.sonde:
                 t = [s[0] for s in buf.sonde]
                 log.sonde(t, {p: [s[1][p] for s in buf.sonde] for p in self._sonde_params})
@@ -305,10 +339,17 @@ class BoatProcess:
                 pings = list(run)  # one range and bin count: one call
                 log.pings([p.t for p in pings], ping_range, np.stack([p.port for p in pings]),
                           np.stack([p.starboard for p in pings]))
+            if buf.frames and not self._frame_size:  # the camera's geometry, known from its first frame
+                self._frame_size = (buf.frames[0].width, buf.frames[0].height)
+                camera = self.config.camera
+                assert camera is not None
+                log.set_meta("camera", {"width": self._frame_size[0], "height": self._frame_size[1],
+                                        "hfov_deg": camera.hfov_deg, "eye_height_m": camera.eye_height_m})
             for (width, height), run in groupby(buf.frames, key=lambda f: (f.width, f.height)):
                 frames = list(run)
                 log.frames([f.t for f in frames], width, height, [f.jpeg for f in frames])
             log.events(buf.events)
+        counts["position"] += len(buf.positions)
         counts["sonde"] += len(buf.sonde)
         counts["sonar"] += len(buf.pings)
         counts["frame"] += len(buf.frames)

@@ -68,7 +68,8 @@ class OmniscanPair:
 
     def __init__(self, name: str, port_address: str, starboard_address: str, *, range_m: float = 30.0,
                  bins: int = 500, ping_hz: float = 5.0, timeout_s: float = 2.0, gain_db: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 stamp: Callable[[], float] = time.monotonic) -> None:
+        """``stamp`` dates the pings; silence is measured in wall seconds."""
         self.name = name
         self.addresses = (port_address, starboard_address)
         self._params = {"start_mm": 0, "length_mm": round(range_m * 1000), "msec_per_ping": round(1000 / ping_hz),
@@ -76,11 +77,11 @@ class OmniscanPair:
                         "filter_duration_percent": 0.0015, "gain_index": -1}
         self.timeout_s = timeout_s
         self.gain_db = gain_db
-        self._clock = clock
+        self._stamp = stamp
         self._pending: OrderedDict[int, list[NDArray[np.uint8] | None]] = OrderedDict()
         self._ready: list[SonarPing] = []
         self._range_m = range_m
-        self._heard = [clock(), clock()]
+        self._heard = [0.0, 0.0]
         self._transports: list[asyncio.DatagramTransport] = []
         self._protocols: list[_Udp] = []
         self._keepalive: asyncio.Task[None] | None = None
@@ -91,7 +92,7 @@ class OmniscanPair:
             transport, protocol = await _endpoint(address, lambda frames, side=side: self._frames(side, frames))
             self._transports.append(transport)
             self._protocols.append(protocol)
-        self._heard = [self._clock(), self._clock()]
+        self._heard = [time.monotonic(), time.monotonic()]
         self._keepalive = asyncio.get_running_loop().create_task(self._ask())
 
     async def _ask(self) -> None:
@@ -107,7 +108,7 @@ class OmniscanPair:
             if frame.message_id != definitions.OMNISCAN450_OS_MONO_PROFILE:
                 continue
             f = frame.fields
-            self._heard[side] = self._clock()
+            self._heard[side] = time.monotonic()
             pwr = np.frombuffer(f["pwr_results"], dtype="<u2", count=f["num_results"])
             row = power_db_to_intensity(pwr, f["min_pwr_db"], f["max_pwr_db"], self.gain_db)
             self._range_m = (f["start_mm"] + f["length_mm"]) / 1000.0
@@ -115,14 +116,14 @@ class OmniscanPair:
             pair[side] = row
             if pair[0] is not None and pair[1] is not None:
                 del self._pending[f["ping_number"]]
-                self._ready.append(SonarPing(self._clock(), self._range_m, pair[0], pair[1]))
+                self._ready.append(SonarPing(self._stamp(), self._range_m, pair[0], pair[1]))
             while len(self._pending) > _UNPAIRED_LIMIT:
                 self._pending.popitem(last=False)
                 self.dropped += 1
 
     def drain(self) -> list[SonarPing]:
         """The pings completed since the last call; ``InstrumentError`` if a side has gone quiet."""
-        now = self._clock()
+        now = time.monotonic()
         quiet = [side for side, heard in zip(("port", "starboard"), self._heard) if now - heard > self.timeout_s]
         ready, self._ready = self._ready, []
         if quiet and not ready:

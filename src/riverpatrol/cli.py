@@ -106,24 +106,37 @@ def simulate(
 def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file: its river, boat home and mission defaults.")],
     out: Annotated[Path, typer.Option("--out", help="QGroundControl .plan file to write.")],
-    pattern: Annotated[str | None, typer.Option("--pattern", help="outfall-survey, centerline or transects (default: the scenario's).")] = None,
+    pattern: Annotated[str | None, typer.Option("--pattern", help="outfall-survey, centerline, transects or corridor (default: the scenario's).")] = None,
     bank_offset: Annotated[float | None, typer.Option("--bank-offset", min=0.1, help="Metres inside the bank.")] = None,
-    spacing: Annotated[float, typer.Option("--spacing", min=1.0, help="Transect spacing, metres.")] = 50.0,
+    spacing: Annotated[float, typer.Option("--spacing", min=1.0, help="Transect spacing, or corridor lane spacing, metres.")] = 50.0,
+    corridor: Annotated[Path | None, typer.Option("--corridor", help="Corridor polyline: GeoJSON LineString or CSV lon,lat per line.")] = None,
+    width: Annotated[float, typer.Option("--width", min=0.0, help="Corridor width, metres (lanes across it at --spacing).")] = 0.0,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Also write the route and geofence as GeoJSON.")] = None,
 ) -> None:
     """Plan a patrol route; write it as a QGroundControl .plan (mission and geofence)."""
-    from riverpatrol.autonomy.routes import PATTERNS, mission_items, plan_route
+    from riverpatrol.autonomy.routes import CORRIDOR, PATTERNS, corridor_route, mission_items, plan_route
+    from riverpatrol.interop.polyline import PolylineError, read_polyline
     from riverpatrol.interop.qgc_plan import Fence, Plan, write_plan
 
     sc = _scenario(scenario)
     chosen = pattern or sc.mission.pattern
-    if chosen not in PATTERNS:
-        _fail(f"--pattern: unknown pattern {chosen!r} (known: {', '.join(PATTERNS)})")
+    if chosen not in (*PATTERNS, CORRIDOR):
+        _fail(f"--pattern: unknown pattern {chosen!r} (known: {', '.join((*PATTERNS, CORRIDOR))})")
+    if (chosen == CORRIDOR) != (corridor is not None):
+        _fail("--corridor: a corridor file goes with --pattern corridor, and only with it")
     river = sc.river_frame()
     offset = bank_offset if bank_offset is not None else sc.mission.bank_offset_m
     if offset + sc.boat.radius_m > float(river.widths.min()) / 2:
         _fail(f"--bank-offset: {offset} m leaves the boat no room in the narrowest reach ({river.widths.min():.1f} m wide)")
-    route = plan_route(river, chosen, sc.mission.from_chainage_m, sc.mission.to_chainage_m, offset, spacing)
+    if corridor is not None:
+        try:
+            lonlat = np.array(read_polyline(corridor))
+        except PolylineError as exc:
+            _fail(f"--corridor: {exc}")
+        route = corridor_route(river, np.column_stack(river.local.to_xy(lonlat[:, 0], lonlat[:, 1])),
+                               width, spacing, offset)
+    else:
+        route = plan_route(river, chosen, sc.mission.from_chainage_m, sc.mission.to_chainage_m, offset, spacing)
     items = mission_items(river, route, sc.boat.cruise_speed_mps)
     lon, lat = river.local.to_lonlat(*np.asarray(river.water_polygon.exterior.coords).T)
     fence = Fence([[float(a), float(b)] for a, b in zip(lon, lat)])

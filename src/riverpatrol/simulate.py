@@ -1,7 +1,8 @@
 """A whole patrol in the twin: the boat side drives the twin's autopilot and logs what it senses.
 
 The twin advances a block of scenario time, reports what the sensors saw, and the boat side writes
-that to the patrol log and reacts to autopilot events. Blocks are committed one by one, so a killed
+that to the patrol log; the supervisor (autonomy/supervisor.py) reacts to autopilot events, the
+live analyser's anomaly signals and the failsafes. Blocks are committed one by one, so a killed
 run or a full disk leaves a log that reads up to the last block. truth.json is written by the twin
 beside the log and is the only place outfalls, obstacles and the true track appear.
 """
@@ -18,13 +19,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from riverpatrol.autonomy.routes import mission_items, plan_route
+from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
+from riverpatrol.autonomy.routes import plan_route
+from riverpatrol.autonomy.supervisor import Phase, Supervisor, SupervisorConfig
+from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
+from riverpatrol.records import Position, SondeSample
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.twin import RiverTwin, SensedBatch
 from riverpatrol.vehicle.direct import DirectAutopilot
-from riverpatrol.vehicle.mission import Mode
 
 LOG_NAME = "patrol.sqlite"
 TRUTH_NAME = "truth.json"
@@ -32,7 +36,7 @@ FAST_BLOCK_S = 30.0
 PACED_BLOCK_S = 0.5
 FAST_KEYFRAME_S = 5.0
 HOME_TOLERANCE_M = 5.0
-ENDURANCE_MARGIN = 0.9  # return home once this share of the endurance is used
+FIX_WAIT_S = 1.0  # sensors run this long before preflight, so there is a GNSS fix to check
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,14 @@ def simulate(
     keyframe_s: float | None = None,
     overwrite: bool = False,
     max_log_bytes: int | None = None,
+    investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
-    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can."""
+    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
+
+    With ``investigate`` the supervisor may send the boat back to look at an anomaly the live
+    analyser raises; without it the patrol runs the planned route only.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
     if overwrite:
@@ -78,46 +87,74 @@ def simulate(
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
     pilot = DirectAutopilot(twin.autopilot)
     river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
-    m = scenario.mission
+    m, boat = scenario.mission, scenario.boat
     route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
-    expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
+    home = river.local.to_xy(*boat.home)
+    supervisor = Supervisor(pilot, river, (float(home[0]), float(home[1])), route, SupervisorConfig(
+        cruise_mps=boat.cruise_speed_mps, endurance_s=boat.endurance_s, radius_m=boat.radius_m,
+        bank_offset_m=m.bank_offset_m, investigate=investigate))
+    live = LiveAnalyser(river, scenario.sensors.sonde.model_dump())
+    expected_s = _round_trip_m(route, twin.autopilot.home) / boat.cruise_speed_mps
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
-    complete = False
     meta = log_metadata(scenario)
     meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
                       "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
     with PatrolLogWriter(log_path, meta, max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
-        pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
-        pilot.arm()
-        pilot.set_mode(Mode.AUTO)
         block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
-        returning = False
-        limit_s = scenario.boat.endurance_s
-        while twin.time < limit_s:
-            block = twin.advance(block_s)
+        duration_s = FIX_WAIT_S
+        while twin.time < boat.endurance_s:  # the battery's end stops everything
+            block = twin.advance(duration_s)
             events = pilot.events()
+            sensed = twin.sense(block)
+            fix, signals = _listen(live, sensed, river)
+            if supervisor.phase is Phase.PREFLIGHT:
+                events += supervisor.start(twin.time, fix)
+            else:
+                events += supervisor.update(twin.time, fix, events, signals)
             with log.batch():
-                _write(log, twin.sense(block), counts)
+                _write(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
-            complete |= any(e.kind == "mission_complete" for e in events)
             if progress:
                 progress(twin.time, expected_s)
-            if complete:
+            if supervisor.done:
                 break
-            if not returning and twin.time > ENDURANCE_MARGIN * limit_s:
-                returning = True
-                pilot.set_mode(Mode.RTL)
-                log.event(twin.time, "failsafe", reason="endurance", action="RTL")
             if not fast:
                 _pace(started, twin.time, speedup)
+            duration_s = block_s
+        complete = supervisor.done and supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
-    home = twin.autopilot.home
-    at_home = ((twin.boat.x - home[0]) ** 2 + (twin.boat.y - home[1]) ** 2) ** 0.5 <= HOME_TOLERANCE_M
+    home_x, home_y = twin.autopilot.home
+    at_home = ((twin.boat.x - home_x) ** 2 + (twin.boat.y - home_y) ** 2) ** 0.5 <= HOME_TOLERANCE_M
     truth = twin.truth.document(mission_complete=complete and at_home)
     write_json(truth_path, truth)
     return SimulationResult(log_path, truth_path, truth, twin.time, time.perf_counter() - started, counts)
+
+
+def _listen(live: LiveAnalyser, batch: SensedBatch, river: RiverFrame) -> tuple[tuple[float, float] | None, list[AnomalySignal]]:
+    """The boat's latest GNSS fix (local metres) and the live analyser's signals over a batch."""
+    p = batch.positions
+    fixes = [Position(t=float(t), lon=float(lon), lat=float(lat), sog_mps=float(sog), cog_deg=float(cog),
+                      heading_deg=float(h))
+             for t, lon, lat, sog, cog, h in zip(p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"])]
+    names = list(batch.sonde)
+    columns = [batch.sonde[name].tolist() for name in names]
+    signals = []
+    fix_index = 0
+    for k, t in enumerate(batch.sonde_t.tolist()):
+        while fix_index < len(fixes) and fixes[fix_index].t <= t:
+            live.position(fixes[fix_index])
+            fix_index += 1
+        signal = live.sample(SondeSample(t=t, values={name: column[k] for name, column in zip(names, columns)}))
+        if signal is not None:
+            signals.append(signal)
+    for fix in fixes[fix_index:]:
+        live.position(fix)
+    if not fixes or not np.isfinite(fixes[-1].lon):
+        return None, signals
+    x, y = river.local.to_xy(fixes[-1].lon, fixes[-1].lat)
+    return (float(x), float(y)), signals
 
 
 def _round_trip_m(route: NDArray[np.float64], home: tuple[float, float]) -> float:

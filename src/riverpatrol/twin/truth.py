@@ -46,7 +46,9 @@ class TruthRecorder:
         self._last = (float(x[-1]), float(y[-1]))
         self.duration = float(t[-1])
         gaps = {BANK: self._river.water_clearance(block.s, block.n, block.inside)}
-        gaps.update(self._traffic.clearances(t, x, y))
+        # exact wherever a contact or a new minimum could be; a lower bound is enough elsewhere
+        least = min(self.min_clearance, float(gaps[BANK].min()) - self._radius)
+        gaps.update(self._traffic.clearances(t, x, y, exact_within=self._radius + max(least, 0.0)))
         for name, gap in gaps.items():
             clearance = gap - self._radius
             self.min_clearance = min(self.min_clearance, float(clearance.min()))

@@ -46,7 +46,7 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "MAVLink client is not part of this build" in err
-    assert "logged: sonde" in out
+    assert " s logged: position 0, sonde " in out
     with PatrolLog(tmp_path / "patrol.sqlite") as log:
         assert log.count("sonde") > 0 and log.count("sonar") > 0 and log.count("frame") > 0
         kinds = list(log.columns("event")["kind"])

@@ -140,3 +140,36 @@ def test_rtu_on_a_serial_line(tmp_path):
         bridge.terminate()
         bridge.wait()
     assert math.isclose(reading.values["conductivity"], 420.0, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize(("transport", "reply"), [
+    ("modbus-rtu-over-tcp", b"\x01\x03\x20" + bytes(32) + b"\x00\x00"),  # a whole frame, CRC wrong
+    ("modbus-tcp", b"\x00\x01\x00\x00\x00\x03\x01\x03\xff garbage"),   # a header that lies
+])
+def test_garbage_and_crc_errors_are_instrument_errors(transport, reply):
+    async def go():
+        lines = []
+
+        async def answer(reader, writer):
+            lines.append(writer)
+            await reader.read(256)
+            writer.write(reply)
+            await writer.drain()
+            await reader.read(256)  # keep the line open: the driver must give up by itself
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        host, port = server.sockets[0].getsockname()[:2]
+        sonde = ModbusSonde("sonde", ModbusLink(transport, f"{host}:{port}", timeout_s=0.3, retries=0),
+                            load_map("yosemitech-y4000"))
+        try:
+            with pytest.raises(InstrumentError, match=r"sonde: reading 16 registers at 9729"):
+                await sonde.read()
+        finally:
+            sonde.close()
+            for writer in lines:
+                writer.close()
+                await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+
+    run(go())

@@ -47,7 +47,7 @@ def _scenario(path: Path) -> Scenario:
 
 
 def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None, overwrite: bool,
-         max_log_mb: float | None = None) -> SimulationResult:
+         max_log_mb: float | None = None, via: str = "direct") -> SimulationResult:
     from riverpatrol.simulate import simulate
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"), TimeElapsedColumn())
@@ -58,14 +58,32 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
             bar.update(task, completed=min(now / max(expected, 1.0), 0.99), clock=f"{now:7.0f} s scenario time")
 
         try:
-            result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
-                              max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6), progress=tick)
+            if via == "mavlink":
+                result = _run_over_mavlink(scenario, out, speedup, keyframe_s, overwrite, tick)
+            else:
+                result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
+                                  max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6), progress=tick)
         except FileExistsError as exc:
             _fail(f"{exc} (pass --overwrite to replace it)")
         except PatrolLogError as exc:
             _fail(f"the patrol stopped: {exc}; what was recorded until then is in {out}", code=1)
         bar.update(task, completed=1.0)
     return result
+
+
+def _run_over_mavlink(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None,
+                      overwrite: bool, tick: Any) -> SimulationResult:
+    from riverpatrol.simulate import LOG_NAME, TRUTH_NAME
+    from riverpatrol.simulate_mavlink import DEFAULT_SPEEDUP, TwinServeFailed, simulate_over_mavlink
+    from riverpatrol.vehicle.autopilot import AutopilotError
+
+    if overwrite:
+        for name in (LOG_NAME, f"{LOG_NAME}-wal", f"{LOG_NAME}-shm", TRUTH_NAME):
+            (out / name).unlink(missing_ok=True)
+    try:
+        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s, progress=tick)
+    except (AutopilotError, TwinServeFailed) as exc:
+        _fail(f"the patrol over MAVLink stopped: {exc}; what was recorded until then is in {out}", code=1)
 
 
 def _summary(result: SimulationResult) -> None:
@@ -94,11 +112,16 @@ def simulate(
     keyframe_interval: Annotated[float | None, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes (default 5 fast, 1 paced).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing log in OUT.")] = False,
     max_log_mb: Annotated[float | None, typer.Option("--max-log-mb", min=0.1, help="Cap the log's size, as a small SD card would.")] = None,
+    via: Annotated[str, typer.Option("--via", help="direct (in-process) or mavlink (twin serve in a child process, UDP loopback; default speedup 50).")] = "direct",
 ) -> None:
     """Run a scenario's patrol in the twin, writing the patrol log and the twin's truth."""
     if fast and speedup is not None:
         _fail("--fast and --speedup exclude each other")
-    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb)
+    if via not in ("direct", "mavlink"):
+        _fail(f"--via: expected direct or mavlink, got {via!r}")
+    if via == "mavlink" and (fast or max_log_mb is not None):
+        _fail("--via mavlink runs paced (--speedup) and takes no --fast or --max-log-mb")
+    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb, via)
     _summary(result)
 
 
@@ -279,6 +302,40 @@ def twin_field(
     out = sys.stdout
     for (text, _, _), is_wet, value in zip(rows, wet, values):
         out.write(f"{text},{repr(float(value)) if is_wet else ''}\n")
+
+
+@twin_app.command("serve")
+def twin_serve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],
+    mavlink: Annotated[str, typer.Option("--mavlink", help="udpout:HOST:PORT, udpin:HOST:PORT, tcpin:HOST:PORT or a serial device.")] = "udpout:127.0.0.1:14550",
+    speedup: Annotated[float, typer.Option("--speedup", min=0.1, max=1000.0, help="Twin time at N x real time.")] = 1.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the sensors' patrol log and, on exit, truth.json here.")] = None,
+    keyframe_interval: Annotated[float, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes.")] = 1.0,
+    signing_passphrase: Annotated[str | None, typer.Option("--signing-passphrase", help="Sign MAVLink 2 and ignore unsigned input (key = SHA-256 of it, as MAVProxy).")] = None,
+) -> None:
+    """Run the twin as an ArduPilot Rover boat speaking MAVLink 2 (like SITL) until interrupted."""
+    import signal
+    import threading
+
+    from riverpatrol.twin.serve import serve
+    from riverpatrol.vehicle.link import LinkError, signing_key
+
+    sc = _scenario(scenario)
+    if out is not None and (out / "patrol.sqlite").exists():
+        _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
+    try:
+        result = serve(sc, mavlink, speedup=speedup, out_dir=out, keyframe_s=keyframe_interval, stop=stop,
+                       signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
+    except LinkError as exc:
+        _fail(f"--mavlink: {exc}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    errors.print(f"twin serve: stopped at {result.scenario_s:.1f} s twin time after {result.wall_s:.1f} s; "
+                 f"{result.bad_packets} bad packets ignored", soft_wrap=True)
 
 
 def _read_points(path: Path) -> list[tuple[str, float, float]]:

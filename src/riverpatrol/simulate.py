@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
 from riverpatrol.autonomy.routes import plan_route
-from riverpatrol.autonomy.supervisor import Phase, Supervisor, SupervisorConfig
+from riverpatrol.autonomy.supervisor import Supervisor, SupervisorConfig
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.records import Position, SondeSample
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.twin import RiverTwin, SensedBatch
+from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.direct import DirectAutopilot
 
 LOG_NAME = "patrol.sqlite"
@@ -61,6 +61,39 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
+    """The log's metadata for a patrol in the twin: the boat's map and instruments, its camera."""
+    meta = log_metadata(twin.scenario)
+    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
+                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
+    return meta
+
+
+def patrol_supervisor(scenario: Scenario, pilot: Autopilot, *, investigate: bool) -> Supervisor:
+    """The boat side's supervisor for the scenario's mission, planned from the river map alone."""
+    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
+    m, boat = scenario.mission, scenario.boat
+    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
+    hx, hy = river.local.to_xy(*boat.home)
+    return Supervisor(pilot, river, (float(hx), float(hy)), route, SupervisorConfig(
+        cruise_mps=boat.cruise_speed_mps, endurance_s=boat.endurance_s, radius_m=boat.radius_m,
+        bank_offset_m=m.bank_offset_m, investigate=investigate))
+
+
+def expected_duration_s(supervisor: Supervisor, cruise_mps: float) -> float:
+    """Home, the route and home again at cruise speed: the progress bar's expected duration."""
+    path = np.vstack([supervisor.home, supervisor.route, supervisor.home])
+    return float(np.hypot(*np.diff(path, axis=0).T).sum()) / cruise_mps
+
+
+def local_fix(river: RiverFrame, fix: Position | None) -> tuple[float, float] | None:
+    """A GNSS fix in the river map's local metres (None without one)."""
+    if fix is None or not np.isfinite(fix.lon):
+        return None
+    x, y = river.local.to_xy(fix.lon, fix.lat)
+    return float(x), float(y)
+
+
 def simulate(
     scenario: Scenario,
     out_dir: Path,
@@ -86,34 +119,23 @@ def simulate(
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
     pilot = DirectAutopilot(twin.autopilot)
-    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
-    m, boat = scenario.mission, scenario.boat
-    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
-    home = river.local.to_xy(*boat.home)
-    supervisor = Supervisor(pilot, river, (float(home[0]), float(home[1])), route, SupervisorConfig(
-        cruise_mps=boat.cruise_speed_mps, endurance_s=boat.endurance_s, radius_m=boat.radius_m,
-        bank_offset_m=m.bank_offset_m, investigate=investigate))
+    supervisor = patrol_supervisor(scenario, pilot, investigate=investigate)
+    river = supervisor.river
     live = LiveAnalyser(river, scenario.sensors.sonde.model_dump())
-    expected_s = _round_trip_m(route, twin.autopilot.home) / boat.cruise_speed_mps
+    expected_s = expected_duration_s(supervisor, scenario.boat.cruise_speed_mps)
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
-    meta = log_metadata(scenario)
-    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
-                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
-    with PatrolLogWriter(log_path, meta, max_bytes=max_log_bytes) as log:
-        log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
+    with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
+        log.event(0.0, "patrol_start", pattern=scenario.mission.pattern, waypoints=len(supervisor.route))
         block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
         duration_s = FIX_WAIT_S
-        while twin.time < boat.endurance_s:  # the battery's end stops everything
+        while twin.time < scenario.boat.endurance_s:  # the battery's end stops everything
             block = twin.advance(duration_s)
             events = pilot.events()
             sensed = twin.sense(block)
             fix, signals = _listen(live, sensed, river)
-            if supervisor.phase is Phase.PREFLIGHT:
-                events += supervisor.start(twin.time, fix)
-            else:
-                events += supervisor.update(twin.time, fix, events, signals)
+            events += supervisor.update(twin.time, fix, events, signals)
             with log.batch():
-                _write(log, sensed, counts)
+                write_sensed(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
             if progress:
@@ -123,7 +145,7 @@ def simulate(
             if not fast:
                 _pace(started, twin.time, speedup)
             duration_s = block_s
-        complete = supervisor.done and supervisor.completed
+        complete = supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
     home_x, home_y = twin.autopilot.home
     at_home = ((twin.boat.x - home_x) ** 2 + (twin.boat.y - home_y) ** 2) ** 0.5 <= HOME_TOLERANCE_M
@@ -151,19 +173,11 @@ def _listen(live: LiveAnalyser, batch: SensedBatch, river: RiverFrame) -> tuple[
             signals.append(signal)
     for fix in fixes[fix_index:]:
         live.position(fix)
-    if not fixes or not np.isfinite(fixes[-1].lon):
-        return None, signals
-    x, y = river.local.to_xy(fixes[-1].lon, fixes[-1].lat)
-    return (float(x), float(y)), signals
+    return local_fix(river, fixes[-1] if fixes else None), signals
 
 
-def _round_trip_m(route: NDArray[np.float64], home: tuple[float, float]) -> float:
-    """Length of home -> route -> home, for the progress bar's expected duration."""
-    path = np.vstack([home, route, home])
-    return float(np.hypot(*np.diff(path, axis=0).T).sum())
-
-
-def _write(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+def write_sensed(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+    """One block's sensed records into the log (the caller's batch), counted by kind."""
     p = batch.positions
     log.positions(p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"])
     log.sonde(batch.sonde_t, batch.sonde)

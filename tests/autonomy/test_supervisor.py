@@ -71,7 +71,7 @@ def _kinds(events: list[MissionEvent]) -> list[tuple[str, str]]:
 def _survey(sup: Supervisor, pilot: RecordingAutopilot, river, at_s: float = 400.0) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Start and run into the survey, the boat at ``at_s`` on the right-bank lane."""
     here = _at(river, at_s, -(float(river.width_at(at_s)) / 2 - 3.0))
-    sup.start(0.0, _at(river, 20.0))
+    sup.update(0.0, _at(river, 20.0), [])
     sup.update(30.0, here, [_reached(30.0, 2)])
     pilot.mission_seq = 40
     assert sup.phase is Phase.SURVEY
@@ -80,7 +80,7 @@ def _survey(sup: Supervisor, pilot: RecordingAutopilot, river, at_s: float = 400
 
 def test_preflight_passes_uploads_arms_and_goes(river) -> None:  # type: ignore[no-untyped-def]
     sup, pilot = _supervisor(river)
-    events = sup.start(0.0, _at(river, 20.0))
+    events = sup.update(0.0, _at(river, 20.0), [])
     assert ("phase", "transit") in _kinds(events)
     assert pilot.armed and pilot.mode is Mode.AUTO
     items = pilot.missions[0]
@@ -94,7 +94,11 @@ def test_preflight_passes_uploads_arms_and_goes(river) -> None:  # type: ignore[
 ])
 def test_preflight_failure_stops_before_arming(river, config, fix, problem: str) -> None:  # type: ignore[no-untyped-def]
     sup, pilot = _supervisor(river, **config)
-    events = sup.start(0.0, fix if fix is not None or problem == "no GNSS fix" else _at(river, 20.0))
+    fix = fix if fix is not None or problem == "no GNSS fix" else _at(river, 20.0)
+    events = sup.update(0.0, fix, [])
+    if fix is None:  # it waits a while for a fix first
+        assert events == [] and not sup.done
+        events = sup.update(31.0, None, [])
     assert sup.done and not sup.completed and not pilot.armed and not pilot.missions
     assert any(problem in p for p in events[-1].detail["problems"])
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from riverpatrol.vehicle.mission import Mode
 
 if TYPE_CHECKING:
     from riverpatrol.analysis.live import AnomalySignal
-    from riverpatrol.vehicle.direct import DirectAutopilot as Autopilot
+    from riverpatrol.vehicle.autopilot import Autopilot
 
 LinkAction = Literal["continue", "return", "hold"]
 _FIRST_WAYPOINT_SEQ = 2  # mission seq 1 sets the speed; the route starts at seq 2
@@ -64,6 +65,7 @@ class SupervisorConfig:
     max_investigations: int = 3
     investigation_spacing_m: float = 150.0  # no second look within this distance of a first
     resume_after_s: float = 10.0  # autopilot link back: hold this long before going on
+    fix_timeout_s: float = 30.0  # preflight waits this long for a GNSS fix
 
 
 @dataclass
@@ -108,26 +110,18 @@ class Supervisor:
         self._link_back_at: float | None = None
         self._fix: tuple[float, float] | None = None
         self._completed = False
+        self._waiting_since: float | None = None  # for a first GNSS fix
         self._events: list[MissionEvent] = []
 
     # ---- entry points ------------------------------------------------------------------------
-    def start(self, now: float, fix: tuple[float, float] | None) -> list[MissionEvent]:
-        """Preflight checks; if they pass, upload the survey, arm and go."""
-        problems = self._preflight(fix)
-        if problems:
-            self._enter(now, Phase.DONE, "preflight failed", problems=problems)
-            return self._drain()
-        self._upload(now, self.route, survey_points=len(self.route))
-        self.pilot.arm()
-        self.pilot.set_mode(Mode.AUTO)
-        self._progress = _Progress(now, *fix) if fix else _Progress(now)
-        self._enter(now, Phase.TRANSIT, "preflight passed")
-        return self._drain()
-
     def update(self, now: float, fix: tuple[float, float] | None, events: list[MissionEvent],
-               signals: list[AnomalySignal] = (), links: LinkState | None = None) -> list[MissionEvent]:  # type: ignore[assignment]
-        """React to one batch: returns the supervisor's own events, for the log."""
-        if self.phase in (Phase.PREFLIGHT, Phase.DONE):
+               signals: Sequence[AnomalySignal] = (), links: LinkState | None = None) -> list[MissionEvent]:
+        """React to one batch (the latest GNSS fix in local metres, the autopilot's events since the
+        last call, live anomaly signals, link states): returns the supervisor's own events, for the log."""
+        if self.phase is Phase.PREFLIGHT:
+            self._preflight_then_go(now, fix)
+            return self._drain()
+        if self.phase is Phase.DONE:
             return self._drain()
         links = links or LinkState()
         self._fix = fix or self._fix
@@ -155,6 +149,22 @@ class Supervisor:
         return self._completed
 
     # ---- preflight ---------------------------------------------------------------------------
+    def _preflight_then_go(self, now: float, fix: tuple[float, float] | None) -> None:
+        """Wait a while for a GNSS fix, check, and if all is well upload the survey, arm and go."""
+        if self._waiting_since is None:
+            self._waiting_since = now
+        if fix is None and now - self._waiting_since < self.config.fix_timeout_s:
+            return
+        problems = self._preflight(fix)
+        if problems:
+            self._enter(now, Phase.DONE, "preflight failed", problems=problems)
+            return
+        self._upload(now, self.route, survey_points=len(self.route))
+        self.pilot.arm()
+        self.pilot.set_mode(Mode.AUTO)
+        self._progress = _Progress(now, *fix) if fix else _Progress(now)
+        self._enter(now, Phase.TRANSIT, "preflight passed")
+
     def _preflight(self, fix: tuple[float, float] | None) -> list[str]:
         c, river = self.config, self.river
         problems = []

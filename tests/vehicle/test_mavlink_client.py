@@ -1,0 +1,148 @@
+"""MavlinkAutopilot against the twin's endpoint over real UDP: the Autopilot interface end to end,
+link health, bad input on the boat side, signing."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from riverpatrol.vehicle.autopilot import Autopilot, AutopilotError
+from riverpatrol.vehicle.link import signing_key
+from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
+from riverpatrol.vehicle.mission import MissionItem, Mode
+
+WAIT_S = 15.0
+
+
+def _until(pilot: MavlinkAutopilot, kind: str, timeout: float = WAIT_S) -> list[Any]:
+    """Events up to and including the first of ``kind``."""
+    seen: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen += pilot.events()
+        if any(e.kind == kind for e in seen):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"no {kind} event within {timeout} s; saw {[e.kind for e in seen]}")
+
+
+@pytest.fixture
+def pilot(serve_twin: Callable[..., Any]) -> Iterator[MavlinkAutopilot]:
+    served = serve_twin(speedup=10.0)
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}") as autopilot:
+        autopilot.wait_heartbeat()
+        yield autopilot
+
+
+def _square(pilot: MavlinkAutopilot, n: int) -> list[MissionItem]:
+    here = pilot.position()
+    assert here is not None
+    return [MissionItem.change_speed(1.5)] + [MissionItem.waypoint(here.lon + 1e-5 * i, here.lat) for i in range(n)] \
+        + [MissionItem.return_to_launch()]
+
+
+def test_it_is_an_autopilot(pilot: MavlinkAutopilot) -> None:
+    assert isinstance(pilot, Autopilot)
+    assert pilot.mode is Mode.HOLD and not pilot.armed and pilot.link_up
+
+
+def test_parameters(pilot: MavlinkAutopilot) -> None:
+    assert pilot.param("FRAME_CLASS") == 2.0
+    pilot.set_param("WP_RADIUS", 3.0)
+    assert pilot.param("WP_RADIUS") == 3.0
+    with pytest.raises(AutopilotError, match="NO_SUCH"):
+        pilot.param("NO_SUCH")
+
+
+def test_mission_round_trip_of_500_items(pilot: MavlinkAutopilot) -> None:
+    items = _square(pilot, 498)
+    pilot.upload_mission(items)
+    assert pilot.download_mission() == [
+        MissionItem(i.command, round(i.lat, 7), round(i.lon, 7), i.speed_mps) for i in items]
+    assert any(e.kind == "mission_loaded" and e.detail == {"items": 500} for e in pilot.events())
+
+
+def test_refusals_raise_with_the_mavlink_result(pilot: MavlinkAutopilot) -> None:
+    pilot.upload_mission([])
+    with pytest.raises(AutopilotError, match="FAILED"):
+        pilot.set_mode(Mode.AUTO)
+    with pytest.raises(AutopilotError, match="NO_SPACE"):
+        pilot.upload_mission(_square(pilot, 2000))
+
+
+def test_arm_auto_and_the_events_of_a_mission(pilot: MavlinkAutopilot) -> None:
+    items = _square(pilot, 3)
+    pilot.upload_mission(items)
+    pilot.arm()
+    pilot.start_mission()
+    events = _until(pilot, "mission_complete", timeout=60.0)
+    kinds = [e.kind for e in events]
+    assert {"armed", "mode", "waypoint_reached"} <= set(kinds)
+    reached = [e.detail["seq"] for e in events if e.kind == "waypoint_reached"]
+    assert reached == [2, 3, 4, 5]  # seq 1 is DO_CHANGE_SPEED; 5 is the RTL
+    assert all(a.t <= b.t for a, b in zip(events, events[1:]))
+    assert pilot.armed and pilot.mode is Mode.AUTO
+    pilot.disarm()
+
+
+def test_guided_targets_and_speed(pilot: MavlinkAutopilot) -> None:
+    start = pilot.position()
+    assert start is not None
+    pilot.arm()
+    pilot.set_mode(Mode.GUIDED)
+    pilot.set_speed(1.0)
+    pilot.guided_position(start.lon + 2e-4, start.lat)
+    _until(pilot, "target_reached", timeout=60.0)
+    pilot.guided_velocity(1.0, 0.0)  # north
+    time.sleep(0.3)
+    assert pilot.mode is Mode.GUIDED
+
+
+def test_garbage_from_the_link_is_counted_not_fatal(pilot: MavlinkAutopilot) -> None:
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    address = pilot._conn.port.getsockname()  # the client's own socket: what a noisy radio would hit
+    for packet in (os.urandom(500), b"\xfd\x09\x00", b"\xfe" * 30):
+        raw.sendto(packet, address)
+    raw.close()
+    deadline = time.monotonic() + WAIT_S
+    while pilot.bad_packets == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pilot.bad_packets > 0
+    assert pilot.param("FRAME_CLASS") == 2.0
+
+
+def test_link_lost_and_recovered(serve_twin: Callable[..., Any]) -> None:
+    served = serve_twin(speedup=10.0)
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}") as pilot:
+        pilot.wait_heartbeat()
+        served.finish()
+        _until(pilot, "link_lost", timeout=15.0)
+        assert not pilot.link_up
+        serve_twin(speedup=10.0, port=served.port)
+        _until(pilot, "link_recovered", timeout=30.0)
+        assert pilot.link_up and pilot.param("FRAME_CLASS") == 2.0
+
+
+def test_signed_link(serve_twin: Callable[..., Any]) -> None:
+    key = signing_key("shared secret")
+    served = serve_twin(speedup=10.0, signing_key=key)
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}", signing_key=key) as pilot:
+        pilot.wait_heartbeat()
+        pilot.arm()
+        assert pilot.param("FRAME_CLASS") == 2.0
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}", signing_key=signing_key("wrong")) as stranger:
+        with pytest.raises(AutopilotError, match="no heartbeat"):
+            stranger.wait_heartbeat(timeout_s=2.0)  # it cannot even hear the vehicle
+
+
+def test_bad_urls_are_named() -> None:
+    from riverpatrol.vehicle.link import LinkError
+
+    with pytest.raises(LinkError, match="unknown link"):
+        MavlinkAutopilot("carrier-pigeon:1")
+

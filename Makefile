@@ -54,6 +54,7 @@ test-fast: $(STAMP) $(WEB) system-packages
 bench: $(STAMP)
 	$(BIN)/python bench/simulate_speed.py
 	$(BIN)/python bench/log_write.py
+	$(BIN)/python bench/instruments.py
 
 clean:
 	rm -rf $(VENV) riverpatrol-demo .pytest_cache node_modules $(VENDOR)

@@ -319,6 +319,34 @@ def report(
     console.print(f"report: {out}")
 
 
+@app.command()
+def boat(
+    config: Annotated[Path, typer.Option("--config", help="Boat config (TOML): river file, log, autopilot, instruments.")],
+    duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after S seconds (default: the config's, else Ctrl-C).")] = None,
+) -> None:
+    """Run the boat side: poll the configured instruments and write the patrol log."""
+    from riverpatrol.boat import ConfigError, load_config, run_boat
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    river = _scenario(cfg.patrol.river)
+    if duration is not None:
+        cfg = cfg.model_copy(update={"patrol": cfg.patrol.model_copy(update={"duration_s": duration})})
+    console.print(Text(f"boat: logging to {cfg.patrol.log}" + ("" if cfg.patrol.duration_s is None else f" for {cfg.patrol.duration_s:g} s")
+                       + " (Ctrl-C ends the patrol)"), soft_wrap=True)
+    try:
+        summary = run_boat(cfg, river, report=lambda line: errors.print(Text(f"boat: {line}"), soft_wrap=True))
+    except FileExistsError as exc:
+        _fail(str(exc))
+    except PatrolLogError as exc:
+        _fail(f"the patrol stopped: {exc}; what was recorded until then is in {cfg.patrol.log}", code=1)
+    counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+    outages = ", ".join(f"{k} x{v}" for k, v in summary.outages.items()) or "none"
+    console.print(Text(f"{summary.duration_s:.1f} s logged: {counts}; outages: {outages}; log {cfg.patrol.log}"), soft_wrap=True)
+
+
 @twin_app.command("field")
 def twin_field(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON file.")],

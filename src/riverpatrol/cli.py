@@ -47,7 +47,7 @@ def _scenario(path: Path) -> Scenario:
 
 
 def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None, overwrite: bool,
-         max_log_mb: float | None = None, via: str = "direct") -> SimulationResult:
+         max_log_mb: float | None = None, via: str = "direct", investigate: bool = True) -> SimulationResult:
     from riverpatrol.simulate import simulate
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"), TimeElapsedColumn())
@@ -62,7 +62,8 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
                 result = _run_over_mavlink(scenario, out, speedup, keyframe_s, overwrite, tick)
             else:
                 result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
-                                  max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6), progress=tick)
+                                  max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6),
+                                  investigate=investigate, progress=tick)
         except FileExistsError as exc:
             _fail(f"{exc} (pass --overwrite to replace it)")
         except PatrolLogError as exc:
@@ -113,6 +114,7 @@ def simulate(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing log in OUT.")] = False,
     max_log_mb: Annotated[float | None, typer.Option("--max-log-mb", min=0.1, help="Cap the log's size, as a small SD card would.")] = None,
     via: Annotated[str, typer.Option("--via", help="direct (in-process) or mavlink (twin serve in a child process, UDP loopback; default speedup 50).")] = "direct",
+    investigate: Annotated[bool, typer.Option("--investigate/--no-investigate", help="Let the supervisor go back to look at anomalies the live analysis raises (direct only).")] = True,
 ) -> None:
     """Run a scenario's patrol in the twin, writing the patrol log and the twin's truth."""
     if fast and speedup is not None:
@@ -121,7 +123,7 @@ def simulate(
         _fail(f"--via: expected direct or mavlink, got {via!r}")
     if via == "mavlink" and (fast or max_log_mb is not None):
         _fail("--via mavlink runs paced (--speedup) and takes no --fast or --max-log-mb")
-    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb, via)
+    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb, via, investigate)
     _summary(result)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
+from riverpatrol.autonomy.avoidance import Avoidance, AvoidanceConfig
 from riverpatrol.autonomy.routes import plan_route
 from riverpatrol.autonomy.supervisor import Supervisor, SupervisorConfig
 from riverpatrol.geo.frame import RiverFrame
@@ -125,6 +126,13 @@ def simulate(
     supervisor = patrol_supervisor(scenario, pilot, investigate=investigate)
     river = supervisor.river
     live = LiveAnalyser(river, scenario.sensors.sonde.model_dump())
+    ranging = scenario.sensors.obstacle_ranging
+    avoidance = Avoidance(
+        pilot, river, supervisor,
+        AvoidanceConfig(radius_m=scenario.boat.radius_m, cruise_mps=scenario.boat.cruise_speed_mps),
+        max_range_m=ranging.max_range_m, scan_period_s=1.0 / ranging.rate_hz, current_mps=scenario.river.velocity_mps,
+    )
+    supervisor.on_mission = avoidance.follow
     expected_s = expected_duration_s(supervisor, scenario.boat.cruise_speed_mps)
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
@@ -137,6 +145,8 @@ def simulate(
             sensed = twin.sense(block)
             fix, signals = _listen(live, sensed, river)
             events += supervisor.update(twin.time, fix, events, signals)
+            events += avoidance.observe(sensed.positions, sensed.scan_t, sensed.scan_heading, sensed.scans,
+                                        sensed.scan_increment_deg, sensed.scan_max_cm)
             with log.batch():
                 write_sensed(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
@@ -147,7 +157,7 @@ def simulate(
                 break
             if not fast:
                 _pace(started, twin.time, speedup)
-            duration_s = block_s
+            duration_s = avoidance.next_block_s(block_s)  # scan by scan while anything is near
         complete = supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
     home_x, home_y = twin.autopilot.home

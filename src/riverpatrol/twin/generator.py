@@ -8,6 +8,10 @@ some real ones do. Some outfalls run only part of the time, some sit 100 m from 
 are open to view (``submerged: false``) instead of submerged. Any drawn quantity can be fixed by
 a keyword (``generate_scenario(7, n_outfalls=4, velocity_mps=0.1)``).
 
+Obstacles come only when asked for: ``traffic=True`` draws 0-3 bridges, moored boats and moving
+vessels each (``n_bridges``, ``n_moored``, ``n_vessels`` fix a count), laid out by
+``generator_obstacles`` from a stream of their own, so the rest of the scenario stays as it was.
+
 Geometry: the heading along the reach is a sum of three sines (wavelengths 250-900 m); their
 amplitudes are scaled so that no bend is tighter than 2.5 river widths and the heading never turns
 more than 70 degrees from the mean, so the reach never folds or comes back on itself.
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from riverpatrol.geo.frame import FloatArray, LocalFrame, RiverFrame
+from riverpatrol.twin.generator_obstacles import draw_obstacles
 from riverpatrol.scenario import DEFAULT_BACKGROUND, parse_scenario
 
 VERTEX_M = 20.0  # centerline vertex spacing
@@ -34,7 +39,8 @@ TYPICAL_EXCESS = {"conductivity": 1000.0, "nh3n": 15.0, "cod": 150.0, "codmn": 3
                   "temperature": 3.0, "do": -3.5, "tp": 3.0}
 
 KNOBS = ("length_m", "width_m", "depth_m", "velocity_mps", "dispersion_m2ps", "n_outfalls",
-         "flow_range", "strength_range", "p_intermittent", "p_clustered", "p_visible", "origin")
+         "flow_range", "strength_range", "p_intermittent", "p_clustered", "p_visible", "origin",
+         "traffic", "n_bridges", "n_moored", "n_vessels")
 
 
 def generate_scenario(seed: int, **knobs: Any) -> dict[str, Any]:
@@ -74,6 +80,13 @@ def generate_scenario(seed: int, **knobs: Any) -> dict[str, Any]:
         "mission": {"pattern": "outfall-survey", "from_chainage_m": 0.0,
                     "to_chainage_m": math.floor(frame.length * 100.0) / 100.0, "bank_offset_m": 3.0},
     }
+    counts = [knobs.get(k, 0) for k in ("n_bridges", "n_moored", "n_vessels")]
+    if knobs.get("traffic") or any(counts):
+        traffic_rng = np.random.default_rng([seed, 1])
+        drawn = traffic_rng.integers(0, 4, 3) if knobs.get("traffic") else np.zeros(3, int)
+        n_bridges, n_moored, n_vessels = (int(knobs.get(k, d)) for k, d in
+                                          zip(("n_bridges", "n_moored", "n_vessels"), drawn))
+        scenario["obstacles"] = draw_obstacles(traffic_rng, frame, n_bridges, n_moored, n_vessels)
     parse_scenario(scenario, source=f"generated scenario (seed {seed})")
     return scenario
 

@@ -1,0 +1,363 @@
+"""Obstacle avoidance from the ranging ring and the river map, by sampled velocity obstacles.
+
+Each scan, returns the map explains (the banks) are set aside; the rest are grouped into objects
+and tracked (``tracker``). A few hundred candidate ground velocities are scored at once: time to
+the first contact with any object (its points moving at the track's velocity, kept
+``radius + margin`` away), the water the candidate keeps from the bank on the map over the next
+seconds, how far it strays from the preferred velocity (along the route), and, for a vessel met
+head-on, whether it passes the vessel port to port. Why velocity obstacles: see docs/autonomy.md.
+
+``Avoidance`` is the boat-side controller: it lets the autopilot run the mission in AUTO while
+the route ahead is clear, takes over in GUIDED with velocity targets when it is not, and hands
+back to AUTO at the first route point ahead once the way there is clear, through the keeper of
+the mission (the supervisor), which re-uploads the rest of it if the detour passed some of its
+waypoints (unlike BendyRuler, which does not come back to the route). It sees only scans, GNSS
+fixes and the map.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from riverpatrol.autonomy.ownship import OwnShip
+from riverpatrol.autonomy.tracker import ObstacleTracker, Track
+from riverpatrol.autonomy.water import NearWater
+from riverpatrol.geo.frame import RiverFrame
+from riverpatrol.records import MissionEvent
+from riverpatrol.vehicle.autopilot import Autopilot
+from riverpatrol.vehicle.mission import Mode
+
+FloatArray = NDArray[np.float64]
+
+_HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
+_SPEED_SHARES = np.array([0.35, 0.7, 1.0])
+_BANK_CHECK_S = np.array([1.0, 2.0, 3.0])  # candidates must keep clear of the bank this far ahead
+_NO_CONTACT = 1e9
+
+
+@dataclass(frozen=True)
+class AvoidanceConfig:
+    """Distances in metres, speeds in m/s, times in seconds."""
+
+    radius_m: float  # the boat's own radius
+    cruise_mps: float
+    margin_m: float = 1.2  # kept between the boat's circle and any object
+    bank_margin_m: float = 1.0  # kept between the boat's circle and the bank
+    bank_tolerance_m: float = 0.6  # a return this close to the mapped bank (plus sector width) is the bank
+    watch_m: float = 20.0  # objects nearer than this are checked on every scan
+    max_vessel_mps: float = 2.5  # the fastest vessel expected on the river, for the scan-free blocks
+    horizon_s: float = 10.0  # contacts later than this are ignored
+    hard_s: float = 3.0  # a candidate with a contact sooner than this is refused
+    clear_scans: int = 10  # scans the way back to the route must stay clear before AUTO resumes
+    rejoin_ahead_m: float = 6.0  # resume at the first route point at least this far ahead
+    head_on_deg: float = 35.0  # reciprocal courses within this are head-on
+    colregs_weight: float = 0.6  # cost of passing a head-on vessel starboard to starboard
+    steadiness: float = 0.8  # cost of straying from the velocity being followed, against the preferred
+
+    @property
+    def keep_m(self) -> float:
+        return self.radius_m + self.margin_m
+
+
+@dataclass(frozen=True)
+class Obstacles:
+    """What one scan shows beyond the banks: points with velocities, and the tracks they came from."""
+
+    points: FloatArray  # k x 2 local metres
+    velocity: FloatArray  # k x 2 ground velocity of each point's track
+    tracks: list[Track]
+    nearest_m: float
+
+
+def scan_points(x: float, y: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
+                max_cm: int) -> FloatArray:
+    """Local points (k x 2, bearing order) of the sectors that saw something."""
+    hit = np.flatnonzero(distances_cm <= max_cm)
+    d = distances_cm[hit] / 100.0
+    bearing = np.radians(heading_deg + hit * increment_deg)
+    return np.column_stack([x + d * np.sin(bearing), y + d * np.cos(bearing)])
+
+
+def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increment_deg: float,
+                tolerance_m: float) -> FloatArray:
+    """The points the mapped banks cannot explain.
+
+    A sector reports its nearest return on its centre line, but the return may lie anywhere across
+    the sector and a beam spreads a little beyond it: a point within ``tolerance + d sin(sector)``
+    of the water's edge (or on land) may be the bank itself.
+    """
+    if len(points) == 0:
+        return points
+    d = np.hypot(points[:, 0] - x, points[:, 1] - y)
+    slack = tolerance_m + d * math.sin(math.radians(increment_deg))
+    return points[water.clearance(points[:, 0], points[:, 1]) > slack]
+
+
+def contact_times(pos: FloatArray, velocities: FloatArray, points: FloatArray, point_velocity: FloatArray,
+                  keep_m: float) -> FloatArray:
+    """Time (c x k) until each candidate velocity comes within ``keep_m`` of each moving point.
+
+    Straight lines for both: the relative position r0 + (u - v) t. Already inside the keep-out
+    distance counts as contact now if closing, as none if opening.
+    """
+    r0 = points - pos  # k x 2
+    w = point_velocity[None, :, :] - velocities[:, None, :]  # c x k x 2
+    a = np.einsum("ckj,ckj->ck", w, w)
+    b = 2.0 * np.einsum("kj,ckj->ck", r0, w)
+    c = np.einsum("kj,kj->k", r0, r0) - keep_m * keep_m
+    disc = b * b - 4.0 * a * c[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a)
+    hit = (disc > 0.0) & (b < 0.0) & (a > 1e-12)
+    out = np.where(hit, np.maximum(t, 0.0), _NO_CONTACT)
+    inside = c[None, :] <= 0.0
+    return np.where(inside, np.where(b < 0.0, 0.0, _NO_CONTACT), out)
+
+
+class VelocityChooser:
+    """Scores candidate ground velocities against obstacles, the banks and the preferred velocity."""
+
+    def __init__(self, water: NearWater, config: AvoidanceConfig) -> None:
+        self.water = water
+        self.config = config
+        speeds = config.cruise_mps * _SPEED_SHARES
+        unit = np.column_stack([np.cos(_HEADINGS), np.sin(_HEADINGS)])
+        self._grid = np.vstack([[0.0, 0.0], (unit[None, :, :] * speeds[:, None, None]).reshape(-1, 2)])
+
+    def choose(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track],
+               current: FloatArray, clear_factor: float = 1.0) -> tuple[FloatArray, bool]:
+        """The best velocity, and whether the preferred one is clear for ``clear_factor`` horizons.
+
+        ``current`` is the velocity the boat is following now: straying from it costs too, so the
+        boat holds one course round an obstacle instead of dithering between equally good ones
+        it could never reach in time (it turns at 30 degrees a second).
+        """
+        cfg = self.config
+        candidates = np.vstack([preferred, self._grid])
+        if len(obstacles.points):
+            ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, cfg.keep_m).min(axis=1)
+        else:
+            ttc = np.full(len(candidates), _NO_CONTACT)
+        cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
+        cost += cfg.steadiness * np.hypot(*(candidates - current).T) / cfg.cruise_mps
+        # A contact within the horizon outweighs any detour (the velocity obstacle proper); among
+        # such candidates, the later contact is the lesser evil.
+        cost += np.where(ttc < cfg.horizon_s, 3.0 + 5.0 * (cfg.horizon_s - ttc) / cfg.horizon_s, 0.0)
+        ashore = ~self._keeps_to_water(pos, candidates)
+        wrong_side = self._starboard_passes(pos, candidates, head_on)
+        cost += cfg.colregs_weight * wrong_side
+        # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
+        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * ashore
+        best = int(np.argmin(cost))
+        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and not ashore[0] and not wrong_side[0])
+        return candidates[best], clear
+
+    def _keeps_to_water(self, pos: FloatArray, candidates: FloatArray) -> NDArray[np.bool_]:
+        """Candidates that keep the boat's circle and margin inside the water over the next seconds.
+
+        Where the boat already sits inside the margin, a candidate may not bring it nearer the bank.
+        """
+        cfg = self.config
+        ahead = pos + candidates[:, None, :] * _BANK_CHECK_S[None, :, None]  # c x n x 2
+        clearance = self.water.clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
+        worst = clearance.reshape(len(candidates), -1).min(axis=1)
+        here = float(self.water.clearance(pos[0:1], pos[1:2])[0])
+        need = min(cfg.radius_m + cfg.bank_margin_m, here - 0.05)
+        return worst >= need
+
+    def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
+        """1 where a candidate would leave a head-on vessel on the boat's starboard side, else 0."""
+        wrong = np.zeros(len(candidates))
+        for track in head_on:
+            rx, ry = track.x - pos[0], track.y - pos[1]
+            ux, uy = track.velocity
+            wx, wy = candidates[:, 0] - ux, candidates[:, 1] - uy  # own motion relative to the vessel
+            wrong = np.maximum(wrong, (wx * ry - wy * rx < 0.0).astype(float))
+        return wrong
+
+
+class MissionKeeper(Protocol):
+    """Who owns the mission (the supervisor): avoidance follows its waypoints and hands back through it."""
+
+    home: tuple[float, float]
+
+    @property
+    def mission(self) -> FloatArray: ...
+
+    def resume_at(self, now: float, first: int, reason: str) -> None: ...
+
+
+class _RoutePath:
+    """The patrol as one polyline (home, route, home) with arc length, for progress and rejoining."""
+
+    def __init__(self, points: FloatArray) -> None:
+        self.points = points
+        seg = np.hypot(*np.diff(points, axis=0).T)
+        self.arc = np.concatenate([[0.0], np.cumsum(seg)])
+
+    @property
+    def last(self) -> int:
+        return len(self.points) - 1
+
+    def progress_near(self, x: float, y: float, segment: int, window_m: float = 30.0) -> tuple[float, int]:
+        """Arc length of the nearest point on segments from ``segment`` to ``window_m`` beyond it."""
+        end = int(np.searchsorted(self.arc, self.arc[segment] + window_m)) + 1
+        k = np.arange(max(segment - 1, 0), min(end, self.last))
+        a, b = self.points[k], self.points[k + 1]
+        d = b - a
+        length2 = np.maximum((d * d).sum(axis=1), 1e-12)
+        f = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / length2, 0.0, 1.0)
+        gap = np.hypot(a[:, 0] + f * d[:, 0] - x, a[:, 1] + f * d[:, 1] - y)
+        j = int(np.argmin(gap))
+        return float(self.arc[k[j]] + f[j] * np.sqrt(length2[j])), int(k[j])
+
+    def vertex_after(self, arc: float) -> int:
+        return min(int(np.searchsorted(self.arc, arc, side="left")), self.last)
+
+
+class Avoidance:
+    """The boat-side avoidance loop over one patrol, driving the autopilot through its interface."""
+
+    def __init__(self, pilot: Autopilot, river: RiverFrame, keeper: MissionKeeper, config: AvoidanceConfig, *,
+                 max_range_m: float, scan_period_s: float, current_mps: float) -> None:
+        self.pilot = pilot
+        self.river = river
+        self.config = config
+        self.own = OwnShip()
+        self.tracker = ObstacleTracker()
+        self.water = NearWater(river, max_range_m)
+        self.chooser = VelocityChooser(self.water, config)
+        self.keeper = keeper
+        self.path = _RoutePath(np.vstack([keeper.home, keeper.mission, keeper.home]))
+        self._max_range = max_range_m
+        self._scan_period = scan_period_s
+        self._current = current_mps  # the mapped current adds to the boat's speed over ground
+        self._segment = 0
+        self._avoiding = False
+        self._clear_for = 0
+        self._nearest = math.inf
+        self._command = np.zeros(2)  # the velocity target last sent
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def follow(self, mission: FloatArray) -> None:
+        """The keeper has a new mission: rejoin that one from now on, starting from where the boat is."""
+        start = (self.own.x, self.own.y) if self.own.ready else self.keeper.home
+        self.path = _RoutePath(np.vstack([start, mission, self.keeper.home]))
+        self._segment = 0
+
+    def observe(self, fixes: dict[str, FloatArray], scan_t: FloatArray, scan_heading: FloatArray,
+                scans: NDArray[np.uint16], increment_deg: float, max_cm: int) -> list[MissionEvent]:
+        """Take a block's GNSS fixes and scans, and decide on its last scan.
+
+        Blocks are sized by ``next_block_s`` so that no earlier scan in them could have seen anything
+        within the watch distance: each of those would have decided "no action".
+        """
+        fx, fy = self.river.local.to_xy(fixes["lon"], fixes["lat"])
+        for fix in zip(fixes["t"].tolist(), fx.tolist(), fy.tolist(), fixes["sog"].tolist(), fixes["cog"].tolist()):
+            self.own.fix(*fix)
+        if not len(scan_t) or not self.own.ready:
+            return []
+        return self.on_scan(float(scan_t[-1]), float(scan_heading[-1]), scans[-1], increment_deg, max_cm)
+
+    def next_block_s(self, longest_s: float) -> float:
+        """How long the twin may run before the next decision.
+
+        While avoiding, or with an object within the watch distance, every scan counts. Otherwise
+        the nearest object (or anything beyond the sensor's range) must first close the gap to the
+        watch distance, at no more than the boat's and the fastest vessel's speeds together, and
+        until it has, each scan would decide "no action".
+        """
+        cfg = self.config
+        if self._avoiding or self._nearest <= cfg.watch_m:
+            return self._scan_period
+        closing = cfg.cruise_mps + self._current + cfg.max_vessel_mps
+        free = (min(self._nearest, self._max_range) - cfg.watch_m) / closing
+        return float(min(longest_s, max(self._scan_period, math.floor(free / self._scan_period) * self._scan_period)))
+
+    def on_scan(self, t: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
+                max_cm: int) -> list[MissionEvent]:
+        """One decision: follow, take over, steer round, or hand back to the route."""
+        x, y = self.own.at(t)
+        self.water.focus(x, y)
+        points = unexplained(self.water, x, y, scan_points(x, y, heading_deg, distances_cm, increment_deg, max_cm),
+                             increment_deg, self.config.bank_tolerance_m)
+        tracks = self.tracker.update(t, points)
+        self._nearest = float(np.hypot(points[:, 0] - x, points[:, 1] - y).min()) if len(points) else math.inf
+        mode = self.pilot.mode
+        if not self._avoiding and (mode is not Mode.AUTO or self._nearest > self.config.watch_m):
+            return []
+        if self._avoiding and mode is not Mode.GUIDED:  # someone else took the boat (a failsafe): let go
+            self._avoiding = False
+            return []
+        pos = np.array([x, y])
+        obstacles = _obstacles(tracks, self._nearest)
+        arc = self._progress(x, y, mode)
+        target = self.path.vertex_after(arc + self.config.rejoin_ahead_m)
+        preferred = _towards(pos, self.path.points[target], self.config.cruise_mps)
+        head_on = [k for k in tracks if _is_head_on(k, preferred, pos, self.config.head_on_deg)]
+        # Handing back needs a longer clear view than taking over: no flapping between the two.
+        current = self._command if self._avoiding else np.array([self.own.vx, self.own.vy])
+        velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on, current,
+                                              1.5 if self._avoiding else 1.0)
+        self._command = velocity
+        if not self._avoiding:
+            if clear:
+                return []
+            self._avoiding, self._clear_for = True, 0
+            self.pilot.set_mode(Mode.GUIDED)
+            self.pilot.guided_velocity(float(velocity[1]), float(velocity[0]))
+            nearest = min(tracks, key=lambda k: math.hypot(k.x - x, k.y - y))
+            return [MissionEvent(t, "avoid_start", {"distance_m": round(self._nearest, 1),
+                                                    "moving": nearest.velocity != (0.0, 0.0),
+                                                    "head_on": bool(head_on)})]
+        self._clear_for = self._clear_for + 1 if clear else 0
+        if self._clear_for >= self.config.clear_scans:
+            return [self._rejoin(t, target)]
+        self.pilot.guided_velocity(float(velocity[1]), float(velocity[0]))
+        return []
+
+    # ---- route bookkeeping ---------------------------------------------------------------------
+    def _progress(self, x: float, y: float, mode: Mode) -> float:
+        if mode is Mode.AUTO:
+            target = min(max(self.pilot.mission_seq, 2) - 1, self.path.last)
+            self._segment = max(target - 1, 0)
+        arc, self._segment = self.path.progress_near(x, y, self._segment)
+        return arc
+
+    def _rejoin(self, t: float, target: int) -> MissionEvent:
+        """Back to AUTO towards path point ``target`` (path point k is mission waypoint k - 1)."""
+        first = max(min(target, self.path.last - 1) - 1, 0)
+        self._avoiding = False
+        self._segment = max(target - 1, 0)
+        self.keeper.resume_at(t, first, "avoidance detour done")  # a new mission comes back through follow()
+        return MissionEvent(t, "avoid_end", {"resume_waypoint": first})
+
+
+def _obstacles(tracks: list[Track], nearest: float) -> Obstacles:
+    if not tracks:
+        return Obstacles(np.empty((0, 2)), np.empty((0, 2)), tracks, nearest)
+    points = np.vstack([k.points for k in tracks])
+    velocity = np.repeat(np.array([k.velocity for k in tracks]), [len(k.points) for k in tracks], axis=0)
+    return Obstacles(points, velocity, tracks, nearest)
+
+
+def _towards(pos: FloatArray, aim: FloatArray, speed: float) -> FloatArray:
+    d = aim - pos
+    norm = float(np.hypot(*d))
+    return d / norm * speed if norm > 1e-6 else np.zeros(2)
+
+
+def _is_head_on(track: Track, own: FloatArray, pos: FloatArray, limit_deg: float) -> bool:
+    """A moving vessel ahead on a nearly reciprocal course (COLREGs rule 14)."""
+    ux, uy = track.velocity
+    if (ux, uy) == (0.0, 0.0) or not own.any():
+        return False
+    course = math.atan2(own[1], own[0])
+    reciprocal = abs((math.atan2(-uy, -ux) - course + math.pi) % (2 * math.pi) - math.pi)
+    bearing = abs((math.atan2(track.y - pos[1], track.x - pos[0]) - course + math.pi) % (2 * math.pi) - math.pi)
+    return math.degrees(reciprocal) <= limit_deg and math.degrees(bearing) <= 60.0

@@ -1,0 +1,98 @@
+"""Obstacles from successive ranging scans: returns grouped into objects, objects followed in time.
+
+A ring scan lists its returns in bearing order, so one object is a run of neighbouring sectors whose
+points lie close together. Each object is matched to the nearest track of the previous scans; a
+straight-line fit through its centres over the last ``WINDOW_S`` gives its ground velocity, which
+answers within a few scans of first sight (a vessel met head-on is 3 m nearer every second). The
+centre of what the sensor sees of a hull slides as the view changes, so only speeds above
+``MOVING_MPS`` count as motion.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+LINK_M = 2.0  # neighbouring returns closer than this belong to one object
+GATE_M = 3.0  # an object continues a track whose prediction lies within this
+FORGET_S = 1.0  # a track not seen for this long is dropped
+WINDOW_S = 1.5  # centres fitted for the velocity: noise ~0.2 m/s for 0.3 m scatter at 10 Hz
+MOVING_MPS = 0.4
+SETTLED_HITS = 5  # scans before a track's velocity is trusted
+
+
+@dataclass
+class Track:
+    """One object: its centre, ground velocity and the points of its latest scan."""
+
+    id: int
+    t: float
+    x: float
+    y: float
+    points: NDArray[np.float64]
+    vx: float = 0.0
+    vy: float = 0.0
+    hits: int = 1
+    history: list[tuple[float, float, float]] = field(default_factory=list)
+
+    @property
+    def velocity(self) -> tuple[float, float]:
+        """Ground velocity, zero until settled or while below the motion threshold."""
+        if self.hits < SETTLED_HITS or math.hypot(self.vx, self.vy) < MOVING_MPS:
+            return 0.0, 0.0
+        return self.vx, self.vy
+
+
+@dataclass
+class ObstacleTracker:
+    tracks: list[Track] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=itertools.count)
+
+    def update(self, t: float, points: NDArray[np.float64]) -> list[Track]:
+        """Tracks after one scan's obstacle points (k x 2, local metres, in bearing order)."""
+        self.tracks = [k for k in self.tracks if t - k.t <= FORGET_S]
+        free = list(self.tracks)
+        seen: list[Track] = []
+        for cluster in _clusters(points):
+            cx, cy = cluster.mean(axis=0)
+            best, best_d = None, GATE_M
+            for track in free:
+                dt = t - track.t
+                d = math.hypot(track.x + track.vx * dt - cx, track.y + track.vy * dt - cy)
+                if d < best_d:
+                    best, best_d = track, d
+            if best is None:
+                best = Track(next(self._ids), t, float(cx), float(cy), cluster, history=[(t, float(cx), float(cy))])
+                self.tracks.append(best)
+            else:
+                free.remove(best)
+                _follow(best, t, float(cx), float(cy), cluster)
+            seen.append(best)
+        return seen
+
+
+def _follow(track: Track, t: float, cx: float, cy: float, cluster: NDArray[np.float64]) -> None:
+    track.history = [h for h in track.history if t - h[0] <= WINDOW_S] + [(t, cx, cy)]
+    ht, hx, hy = np.array(track.history).T
+    if len(ht) >= 2:
+        dt = ht - ht.mean()
+        spread = float(dt @ dt)
+        track.vx, track.vy = float(dt @ hx) / spread, float(dt @ hy) / spread
+    track.t, track.x, track.y, track.points, track.hits = t, cx, cy, cluster, track.hits + 1
+
+
+def _clusters(points: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """Runs of consecutive points (bearing order, wrapping round) less than LINK_M apart."""
+    if len(points) == 0:
+        return []
+    gaps = np.hypot(*np.diff(points, axis=0, append=points[:1]).T) >= LINK_M
+    breaks = np.flatnonzero(gaps)
+    if breaks.size == 0:
+        return [points]
+    rolled = np.roll(points, -(breaks[-1] + 1), axis=0)  # start just after a break
+    cuts = np.flatnonzero(np.hypot(*np.diff(rolled, axis=0).T) >= LINK_M) + 1
+    return np.split(rolled, cuts)

@@ -1,0 +1,54 @@
+"""Fast distance to the edge of the water near the boat, from the river map.
+
+The avoidance asks this several hundred times a scan (returns to explain, candidate positions to
+keep off the bank). ``RiverFrame.bank_clearance`` searches the whole reach; here only the few
+centerline segments within sensor range of the boat are tried, chosen once per scan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from riverpatrol.geo.frame import RiverFrame
+
+FloatArray = NDArray[np.float64]
+
+
+class NearWater:
+    """The river map around one position: ``clearance`` of points within ``reach_m`` of it."""
+
+    def __init__(self, river: RiverFrame, reach_m: float) -> None:
+        self.river = river
+        self._reach = reach_m + float(river.widths.max())
+        self._hint = 0
+        a = river.xy[:-1]
+        self._a, self._d = a, np.diff(river.xy, axis=0)
+        self._len2 = np.maximum(river.seg_len**2, 1e-12)
+        self._segs = np.arange(1)
+
+    def focus(self, x: float, y: float) -> None:
+        """Pick the segments that can be nearest to any point within reach of (x, y)."""
+        river = self.river
+        self._hint = river.segment_near(x, y, self._hint)
+        s0 = river.vertex_s[self._hint]
+        lo = np.searchsorted(river.vertex_s, s0 - self._reach, side="right") - 1
+        hi = np.searchsorted(river.vertex_s, s0 + self._reach + river.seg_len[self._hint], side="left")
+        self._segs = np.arange(max(lo, 0), min(hi, len(river.seg_len)))
+
+    def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Distance from each point to the water's edge (banks and end sections), negative outside."""
+        k = self._segs
+        ax, ay, dx, dy = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1]
+        qx, qy = x[:, None], y[:, None]
+        raw = ((qx - ax) * dx + (qy - ay) * dy) / self._len2[k]
+        f = np.clip(raw, 0.0, 1.0)
+        gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
+        j = np.argmin(gap, axis=1)
+        rows = np.arange(len(j))
+        seg = k[j]
+        river = self.river
+        s = river.vertex_s[seg] + f[rows, j] * river.seg_len[seg]
+        clear = np.minimum(river.width_at(s) / 2.0 - gap[rows, j], np.minimum(s, river.length - s))
+        past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(river.seg_len) - 1) & (raw[rows, j] > 1.0))
+        return np.where(past_end, -np.abs(clear) - 1e-9, clear)

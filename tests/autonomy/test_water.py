@@ -1,0 +1,24 @@
+"""The fast local bank clearance agrees exactly with the river frame's own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from riverpatrol.autonomy.water import NearWater
+from riverpatrol.scenario import parse_scenario
+
+
+def test_near_water_matches_the_river_frame(make_scenario: Callable[..., dict[str, Any]]) -> None:
+    bend = [(0.0, 0.0), (100.0, 0.0), (170.0, 60.0), (200.0, 150.0), (300.0, 180.0)]
+    river = parse_scenario(make_scenario(bend, width=[18.0, 20.0, 24.0, 20.0, 16.0])).river_frame()
+    water = NearWater(river, 30.0)
+    rng = np.random.default_rng(1)
+    for s in np.linspace(5.0, river.length - 5.0, 40):
+        x, y = river.from_river(s, rng.uniform(-7.0, 7.0))
+        water.focus(float(x[0]), float(y[0]))
+        px, py = x[0] + rng.uniform(-30.0, 30.0, 300), y[0] + rng.uniform(-30.0, 30.0, 300)
+        near = np.hypot(px - x[0], py - y[0]) <= 30.0
+        assert np.allclose(water.clearance(px, py)[near], river.bank_clearance(px, py)[near])

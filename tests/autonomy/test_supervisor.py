@@ -141,7 +141,7 @@ def test_no_progress_skips_the_unreachable_waypoint(river) -> None:  # type: ign
 
 
 @pytest.mark.parametrize(("action", "phase", "mode"), [
-    ("continue", Phase.SURVEY, Mode.AUTO), ("hold", Phase.HOLD, Mode.HOLD), ("return", Phase.RETURN, Mode.AUTO)])
+    ("continue", Phase.SURVEY, Mode.AUTO), ("hold", Phase.HOLD, Mode.LOITER), ("return", Phase.RETURN, Mode.AUTO)])
 def test_station_link_loss_acts_as_configured(river, action: str, phase: Phase, mode: Mode) -> None:  # type: ignore[no-untyped-def]
     sup, pilot = _supervisor(river, station_link_action=action, station_link_timeout_s=30.0)
     here = _survey(sup, pilot, river)
@@ -160,17 +160,22 @@ def test_autopilot_link_loss_holds_then_resumes(river) -> None:  # type: ignore[
     sup.update(40.0, here, [], links=LinkState(autopilot=False))
     assert sup.phase is Phase.HOLD and pilot.modes[-1] is Mode.AUTO  # nothing can be sent while it is down
     sup.update(45.0, here, [])
-    assert pilot.mode is Mode.HOLD and sup.phase is Phase.HOLD
+    assert pilot.mode is Mode.LOITER and sup.phase is Phase.HOLD
     events = sup.update(56.0, here, [])
     assert ("phase", "survey") in _kinds(events) and pilot.mode is Mode.AUTO
 
 
-def test_geofence_breach_holds(river) -> None:  # type: ignore[no-untyped-def]
-    sup, pilot = _supervisor(river)
+def test_geofence_breach_holds_then_goes_home_if_nobody_takes_over(river) -> None:  # type: ignore[no-untyped-def]
+    sup, pilot = _supervisor(river, hold_s=300.0)
     _survey(sup, pilot, river)
+    half = float(river.width_at(400.0)) / 2
+    assert sup.update(50.0, _at(river, 400.0, -(half + 3.0)), []) == []  # a stray fix 3 m past the bank
     events = sup.update(60.0, _at(river, 400.0, 60.0), [])
     assert ("failsafe", "geofence breach") in _kinds(events)
-    assert sup.phase is Phase.HOLD and pilot.mode is Mode.HOLD
+    assert sup.phase is Phase.HOLD and pilot.mode is Mode.LOITER  # a boat in HOLD drifts; LOITER holds
+    assert sup.update(300.0, _at(river, 400.0, 0.0), []) == []
+    events = sup.update(361.0, _at(river, 400.0, 0.0), [])
+    assert ("failsafe", "held with no operator") in _kinds(events) and sup.phase is Phase.RETURN
 
 
 def _signal(river, s: float, bank: str = "right") -> AnomalySignal:  # type: ignore[no-untyped-def]

@@ -58,6 +58,8 @@ class SupervisorConfig:
     station_link_action: LinkAction = "continue"
     station_link_timeout_s: float = 30.0
     geofence_action: Literal["hold", "return"] = "hold"
+    fence_margin_m: float = 5.0  # out of the water by more than this: GNSS fixes stray a few metres
+    hold_s: float = 300.0  # a failsafe hold with nobody taking over ends in a return home
     no_progress_s: float = 90.0
     progress_m: float = 5.0
     investigate: bool = True
@@ -112,6 +114,7 @@ class Supervisor:
         self._fix: tuple[float, float] | None = None
         self._completed = False
         self._waiting_since: float | None = None  # for a first GNSS fix
+        self._held_since = math.inf
         self._events: list[MissionEvent] = []
 
     # ---- entry points ------------------------------------------------------------------------
@@ -134,6 +137,7 @@ class Supervisor:
                 self._check_endurance(now, fix)
                 self._check_progress(now, fix)
             self._check_station_link(now, links.station)
+            self._check_hold(now, fix)
             self._check_investigation_budget(now)
             if self.phase is Phase.SURVEY:
                 for signal in signals:
@@ -268,7 +272,10 @@ class Supervisor:
         self._enter(now, Phase.RETURN, reason)
 
     def _check_fence(self, now: float, fix: tuple[float, float]) -> None:
-        if self.phase is Phase.HOLD or self.river.in_water(*np.array([fix]).T)[0]:
+        """Out of the mapped water by more than a GNSS fix strays: one noisy fix near the bank is no breach."""
+        if self.phase is Phase.HOLD:
+            return
+        if self.river.bank_clearance(*np.array([fix]).T)[0] >= -self.config.fence_margin_m:
             return
         if self.config.geofence_action == "return" and self.phase is not Phase.RETURN:
             self._go_home(now, fix, "geofence breach")
@@ -322,7 +329,7 @@ class Supervisor:
             return True
         if self._link_back_at is None:
             self._link_back_at = now
-            self.pilot.set_mode(Mode.HOLD)
+            self.pilot.set_mode(Mode.LOITER)
             self._emit(now, "autopilot_link", state="recovered", action="hold")
         if now - self._link_back_at < self.config.resume_after_s:
             return False
@@ -335,9 +342,16 @@ class Supervisor:
         if self.phase is Phase.HOLD:
             return
         self._held_phase = None  # an operator decides what next
-        self.pilot.set_mode(Mode.HOLD)
+        self._held_since = now
+        self.pilot.set_mode(Mode.LOITER)
         self._emit(now, "failsafe", reason=reason, action="hold")
         self._enter(now, Phase.HOLD, reason)
+
+    def _check_hold(self, now: float, fix: tuple[float, float] | None) -> None:
+        """Held by a failsafe and nobody has taken over for a while: home by water."""
+        if self.phase is Phase.HOLD and self._held_phase is None and fix is not None \
+                and now - self._held_since >= self.config.hold_s:
+            self._go_home(now, fix, "held with no operator", held_s=round(now - self._held_since))
 
     # ---- dynamic patrol ------------------------------------------------------------------------
     def _consider(self, now: float, signal: AnomalySignal, fix: tuple[float, float] | None) -> None:

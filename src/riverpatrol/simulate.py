@@ -21,13 +21,14 @@ import numpy as np
 from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
 from riverpatrol.autonomy.avoidance import Avoidance, AvoidanceConfig
 from riverpatrol.autonomy.routes import plan_route
-from riverpatrol.autonomy.supervisor import Supervisor, SupervisorConfig
+from riverpatrol.autonomy.supervisor import Phase, Supervisor, SupervisorConfig
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
-from riverpatrol.records import Position, SondeSample
+from riverpatrol.records import MissionEvent, Position, SondeSample
 from riverpatrol.scenario import Scenario
-from riverpatrol.twin.twin import RiverTwin, SensedBatch
+from riverpatrol.twin.ticks import TickBlock
+from riverpatrol.twin.twin import TICK_S, Navigation, RiverTwin, SensedBatch
 from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.direct import DirectAutopilot
 
@@ -139,25 +140,37 @@ def simulate(
         log.event(0.0, "patrol_start", pattern=scenario.mission.pattern, waypoints=len(supervisor.route))
         block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
         duration_s = FIX_WAIT_S
+        blocks: list[TickBlock] = []  # navigated scan by scan while something is near ...
+        navigation: list[Navigation] = []
+        events: list[MissionEvent] = []
         while twin.time < scenario.boat.endurance_s:  # the battery's end stops everything
             block = twin.advance(duration_s)
-            events = pilot.events()
-            sensed = twin.sense(block)
+            nav = twin.navigation(block)
+            blocks.append(block)
+            navigation.append(nav)
+            events += pilot.events()
+            events += avoidance.observe(nav.positions, nav.scan_t, nav.scan_heading, nav.scans,
+                                        twin.ranging.increment_deg, twin.ranging.max_cm)
+            duration_s = avoidance.next_block_s(block_s)  # scan by scan while anything is near
+            grouped = blocks[-1].t[-1] - blocks[0].t[0] + TICK_S
+            if grouped < block_s and supervisor.phase is not Phase.PREFLIGHT \
+                    and not any(e.kind == "mission_complete" for e in events):
+                continue
+            # ... and sensed, supervised and logged a block at a time
+            sensed = twin.payload(TickBlock.concat(blocks), Navigation.concat(navigation))
             fix, signals = _listen(live, sensed, river)
             events += supervisor.update(twin.time, fix, events, signals)
-            events += avoidance.observe(sensed.positions, sensed.scan_t, sensed.scan_heading, sensed.scans,
-                                        sensed.scan_increment_deg, sensed.scan_max_cm)
             with log.batch():
                 write_sensed(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
+            blocks, navigation, events = [], [], []
             if progress:
                 progress(twin.time, expected_s)
             if supervisor.done or (control is not None and control(pilot)):
                 break
             if not fast:
                 _pace(started, twin.time, speedup)
-            duration_s = avoidance.next_block_s(block_s)  # scan by scan while anything is near
         complete = supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
     home_x, home_y = twin.autopilot.home

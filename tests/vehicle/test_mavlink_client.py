@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -146,3 +147,76 @@ def test_bad_urls_are_named() -> None:
     with pytest.raises(LinkError, match="unknown link"):
         MavlinkAutopilot("carrier-pigeon:1")
 
+
+
+class _Radio:
+    """A UDP relay between the twin and the client that can be cut, as a telemetry radio fades."""
+
+    def __init__(self, client_port: int) -> None:
+        self.vehicle_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.vehicle_side.bind(("127.0.0.1", 0))
+        self.port = self.vehicle_side.getsockname()[1]
+        self.client_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.client_side.bind(("127.0.0.1", 0))
+        self.client = ("127.0.0.1", client_port)
+        self.up = True
+        self._vehicle: tuple[str, int] | None = None
+        self._running = True
+        self._threads = [threading.Thread(target=self._pump, args=(True,), daemon=True),
+                         threading.Thread(target=self._pump, args=(False,), daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, downlink: bool) -> None:
+        source = self.vehicle_side if downlink else self.client_side
+        source.settimeout(0.1)
+        while self._running:
+            try:
+                data, sender = source.recvfrom(65536)
+            except TimeoutError:
+                continue
+            if downlink:
+                self._vehicle = sender
+            if not self.up:
+                continue
+            if downlink:
+                self.client_side.sendto(data, self.client)
+            elif self._vehicle is not None:
+                self.vehicle_side.sendto(data, self._vehicle)
+
+    def close(self) -> None:
+        self._running = False
+        for thread in self._threads:
+            thread.join()
+        self.vehicle_side.close()
+        self.client_side.close()
+
+
+def test_link_loss_mid_mission_failsafe_then_resume(serve_twin: Callable[..., Any]) -> None:
+    from riverpatrol.simulate_mavlink import free_udp_port
+
+    client_port = free_udp_port()
+    radio = _Radio(client_port)
+    served = serve_twin(speedup=5.0, port=radio.port)
+    try:
+        with MavlinkAutopilot(f"udpin:127.0.0.1:{client_port}") as pilot:
+            pilot.wait_heartbeat()
+            pilot.set_param("FS_GCS_ENABLE", 1.0)
+            pilot.set_param("FS_GCS_TIMEOUT", 2.0)
+            pilot.upload_mission(_square(pilot, 40))
+            pilot.arm()
+            pilot.start_mission()
+            _until(pilot, "waypoint_reached")
+            radio.up = False
+            _until(pilot, "link_lost", timeout=20.0)
+            radio.up = True
+            events = _until(pilot, "link_recovered", timeout=20.0)
+            events += [] if pilot.mode is Mode.HOLD else _until(pilot, "mode", timeout=5.0)
+            assert pilot.mode is Mode.HOLD  # the twin's GCS failsafe held the boat while we were away
+            seq = pilot.mission_seq
+            pilot.set_mode(Mode.AUTO)  # resume where it stopped
+            _until(pilot, "waypoint_reached")
+            assert pilot.mission_seq >= seq and pilot.position() is not None
+    finally:
+        served.finish()
+        radio.close()

@@ -28,6 +28,7 @@ MISSION_CAPACITY = 1000  # items after home, as a board with a 16 kB mission sto
 OTHER_CAPACITY = 100  # fence vertices, rally points
 TRANSFER_RETRY_S = 1.5  # re-request an item not received within this
 TRANSFER_GIVE_UP_S = 8.0  # ArduPilot's upload timeout
+MAX_MESSAGES_PER_POLL = 2000
 TRANSFER_BURST_S = 0.05  # wall time one poll may spend serving an upload
 TRANSFER_WAIT_S = 0.005  # for the next item of an upload in progress
 BOOT_VERSION = (4 << 24) | (6 << 16) | (0 << 8) | 255  # reported as Rover 4.6.0 official
@@ -147,8 +148,11 @@ class RoverEndpoint:
             for msg in drain(self._conn):
                 handled += 1
                 self.handle(msg)
+                if handled >= MAX_MESSAGES_PER_POLL:  # a flood must not stop the twin's clock
+                    break
             # A mission transfer is a ping-pong: serve it through before the twin moves on.
-            if self._transfer is None or self._clock() > busy_until or not self._conn.select(TRANSFER_WAIT_S):
+            if (self._transfer is None or handled >= MAX_MESSAGES_PER_POLL or self._clock() > busy_until
+                    or not self._conn.select(TRANSFER_WAIT_S)):
                 break
         self._check_transfer()
         self._check_gcs_failsafe()

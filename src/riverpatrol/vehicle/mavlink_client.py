@@ -68,6 +68,7 @@ class MavlinkAutopilot:
         self._position_msg: Any = None
         self._scan_msg: Any = None
         self._last_heard: float | None = None
+        self._next_beat = 0.0
         self._link_up = False
         self._heard_first = threading.Event()
         self.bad_packets = 0
@@ -294,18 +295,20 @@ class MavlinkAutopilot:
 
     # ---- the link thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        next_beat = 0.0
+        clock = time.monotonic
         while self._running:
-            now = time.monotonic()
-            if now >= next_beat:
+            now = clock()
+            if now >= self._next_beat:
                 self._send(mavlink.MAVLink_heartbeat_message(mavlink.MAV_TYPE_GCS, mavlink.MAV_AUTOPILOT_INVALID,
                                                              0, 0, mavlink.MAV_STATE_ACTIVE, 3))
-                next_beat = now + HEARTBEAT_PERIOD_S
+                self._next_beat = now + HEARTBEAT_PERIOD_S
             self._watch_link(now)
             try:
                 self._conn.select(0.05)
                 for msg in drain(self._conn):
                     self._receive(msg)
+                    if clock() >= self._next_beat:  # a flood of telemetry must not silence our heartbeat
+                        break
             except OSError as exc:  # a serial adapter unplugged, a TCP peer gone: keep watching
                 self._event("link_error", error=str(exc))
                 time.sleep(HEARTBEAT_PERIOD_S)
@@ -341,6 +344,7 @@ class MavlinkAutopilot:
         first = not self._heard_first.is_set()
         if not self._link_up:
             self._link_up = True
+            self._next_beat = 0.0  # greet at once: on UDP-in the vehicle could not hear us until now
             if not first:
                 self._event("link_recovered")
         armed = bool(msg.base_mode & mavlink.MAV_MODE_FLAG_SAFETY_ARMED)

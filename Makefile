@@ -28,6 +28,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/simulate_speed.py
 	$(BIN)/python bench/log_write.py
+	$(BIN)/python bench/mavlink_link.py
 
 clean:
 	rm -rf $(VENV) riverpatrol-demo .pytest_cache

@@ -280,8 +280,6 @@ def twin_serve(
     from riverpatrol.vehicle.link import LinkError, signing_key
 
     sc = _scenario(scenario)
-    if out is not None and (out / "patrol.sqlite").exists():
-        _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
@@ -290,6 +288,10 @@ def twin_serve(
                        signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
     except LinkError as exc:
         _fail(f"--mavlink: {exc}")
+    except FileExistsError as exc:
+        _fail(f"{exc} (choose another --out)")
+    except PatrolLogError as exc:
+        _fail(f"twin serve stopped: {exc}", code=1)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -220,3 +220,11 @@ def test_link_loss_mid_mission_failsafe_then_resume(serve_twin: Callable[..., An
     finally:
         served.finish()
         radio.close()
+
+
+def test_a_stream_the_autopilot_cannot_send_is_an_event(serve_twin: Callable[..., Any]) -> None:
+    served = serve_twin(speedup=10.0)
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}", streams_hz={60000: 1.0}) as pilot:
+        pilot.wait_heartbeat()
+        refused = [e for e in pilot.events() if e.kind == "stream_refused"]
+        assert refused and "MAV_RESULT_FAILED" in refused[0].detail["reason"]

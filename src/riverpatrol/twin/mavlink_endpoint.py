@@ -74,9 +74,8 @@ class _Transfer:
     mission_type: int
     count: int
     items: list[WireItem] = field(default_factory=list)
-    as_int: bool = True
-    last_heard: float = 0.0
-    started: float = 0.0
+    last_heard: float = 0.0  # wall clock of the last item (or the count)
+    asked: float = 0.0  # wall clock of the last request
 
 
 @dataclass
@@ -230,13 +229,13 @@ class RoverEndpoint:
             self._store(kind, [])
             self._ack(partner, kind, mavlink.MAV_MISSION_ACCEPTED)
             return
-        now = self._clock()
-        self._transfer = _Transfer(partner, kind, msg.count, last_heard=now, started=now)
+        self._transfer = _Transfer(partner, kind, msg.count, last_heard=self._clock())
         self._request_next()
 
     def _request_next(self) -> None:
         transfer = self._transfer
         assert transfer is not None
+        transfer.asked = self._clock()
         self._send(mavlink.MAVLink_mission_request_int_message(
             transfer.partner[0], transfer.partner[1], len(transfer.items), transfer.mission_type))
 
@@ -279,8 +278,7 @@ class RoverEndpoint:
         if now - transfer.last_heard > TRANSFER_GIVE_UP_S:
             self._transfer = None
             self._ack(transfer.partner, transfer.mission_type, mavlink.MAV_MISSION_OPERATION_CANCELLED)
-        elif now - max(transfer.last_heard, transfer.started) > TRANSFER_RETRY_S:
-            transfer.started = now  # the next retry is another interval away
+        elif now - transfer.asked > TRANSFER_RETRY_S:
             self._request_next()
 
     def _store(self, mission_type: int, items: list[WireItem]) -> None:

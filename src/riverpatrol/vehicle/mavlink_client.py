@@ -128,11 +128,18 @@ class MavlinkAutopilot:
 
     # ---- connection --------------------------------------------------------------------------
     def wait_heartbeat(self, timeout_s: float = 10.0) -> None:
-        """Wait for the vehicle, then ask for the streams the boat side needs."""
+        """Wait for the vehicle, then ask for the streams the boat side needs.
+
+        A stream the autopilot cannot send (a real Rover reports ranging as DISTANCE_SENSOR, not
+        OBSTACLE_DISTANCE) is a ``stream_refused`` event, not an error.
+        """
         if not self._heard_first.wait(timeout_s):
             raise AutopilotError(f"no heartbeat from system {self._target[0]} within {timeout_s:g} s")
         for msg_id, hz in self._streams.items():
-            self._command(mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, msg_id, 1e6 / hz)
+            try:
+                self.set_message_interval(msg_id, hz)
+            except AutopilotError as exc:
+                self._event("stream_refused", message=_message_name(msg_id), reason=str(exc))
 
     def close(self) -> None:
         self._running = False
@@ -431,6 +438,11 @@ _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {
     "MISSION_ITEM_REACHED": MavlinkAutopilot._on_item_reached,
     "STATUSTEXT": MavlinkAutopilot._on_statustext,
 }
+
+
+def _message_name(msg_id: int) -> str:
+    entry = mavlink.mavlink_map.get(msg_id)
+    return entry.msgname if entry is not None else str(msg_id)
 
 
 def _enum_name(enum: str, value: int) -> str:

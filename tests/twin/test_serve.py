@@ -59,6 +59,7 @@ def test_cli_never_extends_an_existing_log(tmp_path: Path, make_scenario: Callab
     scenario.write_text(json.dumps(make_scenario()))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "patrol.sqlite").write_bytes(b"an earlier patrol")
-    result = RUNNER.invoke(app, ["twin", "serve", str(scenario), "--mavlink", "udpout:127.0.0.1:9", "--out", str(tmp_path / "out")])
+    result = RUNNER.invoke(app, ["twin", "serve", str(scenario), "--mavlink", "udpout:127.0.0.1:9",
+                                 "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "already exists" in result.output
     assert (tmp_path / "out" / "patrol.sqlite").read_bytes() == b"an earlier patrol"

@@ -3,17 +3,24 @@ link health, bad input on the boat side, signing."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from shapely.geometry import LineString, Point
+from typer.testing import CliRunner
 
+from riverpatrol.cli import app
+from riverpatrol.interop.qgc_plan import Plan, read_plan, write_plan
+from riverpatrol.simulate_mavlink import free_udp_port
 from riverpatrol.vehicle.autopilot import Autopilot, AutopilotError
-from riverpatrol.vehicle.link import signing_key
+from riverpatrol.vehicle.link import LinkError, signing_key
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
@@ -142,8 +149,6 @@ def test_signed_link(serve_twin: Callable[..., Any]) -> None:
 
 
 def test_bad_urls_are_named() -> None:
-    from riverpatrol.vehicle.link import LinkError
-
     with pytest.raises(LinkError, match="unknown link"):
         MavlinkAutopilot("carrier-pigeon:1")
 
@@ -193,8 +198,6 @@ class _Radio:
 
 
 def test_link_loss_mid_mission_failsafe_then_resume(serve_twin: Callable[..., Any]) -> None:
-    from riverpatrol.simulate_mavlink import free_udp_port
-
     client_port = free_udp_port()
     radio = _Radio(client_port)
     served = serve_twin(speedup=5.0, port=radio.port)
@@ -228,3 +231,26 @@ def test_a_stream_the_autopilot_cannot_send_is_an_event(serve_twin: Callable[...
         pilot.wait_heartbeat()
         refused = [e for e in pilot.events() if e.kind == "stream_refused"]
         assert refused and "MAV_RESULT_FAILED" in refused[0].detail["reason"]
+
+
+def test_a_qgroundcontrol_plan_round_trips_through_the_autopilot(
+        pilot: MavlinkAutopilot, tmp_path: Path, make_scenario: Callable[..., dict[str, Any]]) -> None:
+    """riverpatrol plan's .plan file in, mission and geofence uploaded, downloaded, written out again."""
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(make_scenario()))
+    made = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(tmp_path / "in.plan")])
+    assert made.exit_code == 0, made.output
+    plan = read_plan(tmp_path / "in.plan")
+    pilot.upload_mission(plan.items)
+    pilot.upload_fence(plan.fences)
+    back = Plan(plan.home, pilot.download_mission(), pilot.download_fence(), plan.cruise_speed_mps)
+    write_plan(tmp_path / "out.plan", back)
+    again = read_plan(tmp_path / "out.plan")
+    assert len(again.items) == len(plan.items) and again.items == back.items
+    assert all(abs(a.lat - b.lat) < 1e-7 and abs(a.lon - b.lon) < 1e-7 for a, b in zip(again.items, plan.items))
+    assert len(again.fences) == len(plan.fences) == 1 and again.fences[0].inclusion
+    original = LineString(plan.fences[0].ring)
+    metres = 111_320.0
+    assert 4 <= len(again.fences[0].ring) <= 100 < len(plan.fences[0].ring)  # simplified to fit the autopilot
+    assert all(original.distance(Point(p)) * metres < 0.01 for p in again.fences[0].ring)  # its vertices, kept
+    assert original.hausdorff_distance(LineString(again.fences[0].ring + again.fences[0].ring[:1])) * metres < 1.5

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from riverpatrol.interop.qgc_plan import Fence
 from riverpatrol.records import MissionEvent, Position, RangeScan
 from riverpatrol.vehicle.autopilot import AutopilotError
 from riverpatrol.vehicle.link import drain, mavlink, open_link
-from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, decode, encode, home_item
+from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, decode, encode, fence_items, fences_from_items, home_item
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
 HEARTBEAT_PERIOD_S = 1.0
@@ -268,6 +269,14 @@ class MavlinkAutopilot:
             return [decode(w) for w in wire[1:]]
         except BadItem as bad:
             raise AutopilotError(f"mission download: {bad}") from None
+
+    def upload_fence(self, fences: Sequence[Fence], tolerance_m: float = 1.0) -> None:
+        """Geofence polygons (e.g. from a QGroundControl .plan) as the autopilot's fence,
+        simplified within ``tolerance_m`` to the few vertices an autopilot stores."""
+        self.upload_wire(fence_items(fences, tolerance_m), mavlink.MAV_MISSION_TYPE_FENCE)
+
+    def download_fence(self) -> list[Fence]:
+        return fences_from_items(self.download_wire(mavlink.MAV_MISSION_TYPE_FENCE))
 
     def download_wire(self, mission_type: int) -> list[WireItem]:
         def ours(m: Any) -> bool:

@@ -62,22 +62,23 @@ def signing_key(passphrase: str) -> bytes:
     return hashlib.sha256(passphrase.encode()).digest()
 
 
-def drain(conn: mavutil.mavfile) -> Iterator[Any]:
-    """Every message waiting on the link, broken frames as BAD_DATA.
+def drain(conn: mavutil.mavfile, limit: int = 10_000) -> Iterator[Any]:
+    """Every message waiting on the link (at most ``limit`` reads), broken frames as BAD_DATA.
 
-    On UDP a frame never spans datagrams, so bytes left in the parser once the socket is empty
-    are a truncated frame: reported and dropped, so that they cannot swallow the next datagram.
+    On UDP a frame never spans datagrams, so bytes left in the parser once a datagram is read are
+    a truncated frame: reported and dropped, so that they cannot swallow the next datagram. An
+    empty datagram reads as "nothing", so the socket itself says whether more wait behind it.
     """
     datagrams = isinstance(conn, mavutil.mavudp)
-    while True:
+    parser = conn.mav
+    for _ in range(limit):
         msg = conn.recv_msg()
         if msg is not None:
             yield msg
-            continue
-        parser = conn.mav
-        if not (datagrams and parser.buf_len() > 0):
+        elif datagrams and parser.buf_len() > 0:
+            leftover = bytes(parser.buf[parser.buf_index:])
+            parser.buf, parser.buf_index = bytearray(), 0
+            parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+            yield mavlink.MAVLink_bad_data(leftover, "truncated frame")
+        elif not (datagrams and conn.select(0)):
             return
-        leftover = bytes(parser.buf[parser.buf_index:])
-        parser.buf, parser.buf_index = bytearray(), 0
-        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
-        yield mavlink.MAVLink_bad_data(leftover, "truncated frame")

@@ -63,22 +63,33 @@ def signing_key(passphrase: str) -> bytes:
 
 
 def drain(conn: mavutil.mavfile, limit: int = 10_000) -> Iterator[Any]:
-    """Every message waiting on the link (at most ``limit`` reads), broken frames as BAD_DATA.
+    """Every message waiting on the link (reading at most ``limit`` times), broken frames as BAD_DATA.
 
-    On UDP a frame never spans datagrams, so bytes left in the parser once a datagram is read are
-    a truncated frame: reported and dropped, so that they cannot swallow the next datagram. An
-    empty datagram reads as "nothing", so the socket itself says whether more wait behind it.
+    On UDP a frame never spans datagrams, so each datagram is parsed to its end before the next
+    is read, and bytes left in the parser then are a truncated frame: reported and dropped, so
+    that they cannot swallow the next datagram.
     """
-    datagrams = isinstance(conn, mavutil.mavudp)
+    if not isinstance(conn, mavutil.mavudp):
+        for _ in range(limit):
+            msg = conn.recv_msg()
+            if msg is None:
+                return
+            yield msg
+        return
     parser = conn.mav
     for _ in range(limit):
-        msg = conn.recv_msg()
-        if msg is not None:
+        data = conn.recv()
+        if not data:
+            if conn.select(0):
+                continue  # an empty datagram; more may wait behind it
+            return
+        msg = parser.parse_char(data)
+        while msg is not None:
+            conn.post_message(msg)
             yield msg
-        elif datagrams and parser.buf_len() > 0:
+            msg = parser.parse_char(b"")
+        if parser.buf_len() > 0:
             leftover = bytes(parser.buf[parser.buf_index:])
             parser.buf, parser.buf_index = bytearray(), 0
             parser.expected_length = mavlink.HEADER_LEN_V1 + 2
             yield mavlink.MAVLink_bad_data(leftover, "truncated frame")
-        elif not (datagrams and conn.select(0)):
-            return

@@ -67,7 +67,7 @@ def drain(conn: mavutil.mavfile, limit: int = 10_000) -> Iterator[Any]:
 
     On UDP a frame never spans datagrams, so each datagram is parsed to its end before the next
     is read, and bytes left in the parser then are a truncated frame: reported and dropped, so
-    that they cannot swallow the next datagram.
+    that they cannot swallow the next datagram. Signatures are still checked by the parser.
     """
     if not isinstance(conn, mavutil.mavudp):
         for _ in range(limit):
@@ -85,9 +85,8 @@ def drain(conn: mavutil.mavfile, limit: int = 10_000) -> Iterator[Any]:
             return
         msg = parser.parse_char(data)
         while msg is not None:
-            conn.post_message(msg)
-            yield msg
-            msg = parser.parse_char(b"")
+            yield msg  # without mavutil's per-message bookkeeping (loss counts, timestamps): unused here
+            msg = parser.parse_char(b"") if parser.buf_len() else None  # one message a datagram is the rule
         if parser.buf_len() > 0:
             leftover = bytes(parser.buf[parser.buf_index:])
             parser.buf, parser.buf_index = bytearray(), 0

@@ -58,7 +58,7 @@ class MavlinkAutopilot:
         self._streams = STREAMS_HZ if streams_hz is None else streams_hz
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._waiters: list[tuple[Callable[[Any], bool], queue.Queue[Any]]] = []
+        self._waiters: list[tuple[Callable[[Any], bool], queue.Queue[Any], Callable[[Any], None] | None]] = []
         self._events: list[MissionEvent] = []
         self._mode: Mode | None = None
         self._custom_mode = -1
@@ -235,11 +235,18 @@ class MavlinkAutopilot:
             return (m.get_type() in ("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK")
                     and m.mission_type == mission_type)
 
+        def answer(request: Any) -> None:
+            """In the link thread: each requested item goes out at once, with no thread hand-off."""
+            if request.get_type() != "MISSION_ACK" and 0 <= request.seq < len(wire):
+                last[0] = wire[request.seq].message(request.seq, mission_type, self._target,
+                                                    as_int=request.get_type() == "MISSION_REQUEST_INT")
+                self._send(last[0])
+
         what = f"mission upload ({len(wire)} items)"
-        with self._expect(ours) as replies:
-            last: Any = mavlink.MAVLink_mission_count_message(*self._target, len(wire), mission_type)
+        last: list[Any] = [mavlink.MAVLink_mission_count_message(*self._target, len(wire), mission_type)]
+        with self._expect(ours, answer) as replies:
             timeout, tries = MISSION_TIMEOUT_S, 0
-            self._send(last)
+            self._send(last[0])
             while True:
                 try:
                     reply = replies.get(timeout=timeout)
@@ -247,7 +254,7 @@ class MavlinkAutopilot:
                     tries += 1
                     if tries > MISSION_RETRIES:
                         raise AutopilotError(f"{what}: no answer after {MISSION_RETRIES} retries") from None
-                    self._send(last)
+                    self._send(last[0])
                     continue
                 if reply.get_type() == "MISSION_ACK":
                     if reply.type == mavlink.MAV_MISSION_ACCEPTED:
@@ -257,10 +264,7 @@ class MavlinkAutopilot:
                     raise AutopilotError(f"{what}: {_enum_name('MAV_MISSION_RESULT', reply.type)}")
                 if not 0 <= reply.seq < len(wire):
                     raise AutopilotError(f"{what}: the autopilot asked for item {reply.seq}")
-                last = wire[reply.seq].message(reply.seq, mission_type, self._target,
-                                               as_int=reply.get_type() == "MISSION_REQUEST_INT")
                 timeout, tries = MISSION_ITEM_TIMEOUT_S, 0
-                self._send(last)
 
     def download_mission(self) -> list[MissionItem]:
         """The mission items after home, as the autopilot holds them."""
@@ -349,8 +353,10 @@ class MavlinkAutopilot:
         if self._waiters:  # telemetry is the bulk and nobody waits for it: no lock on that path
             with self._state_lock:
                 waiters = list(self._waiters)
-            for predicate, box in waiters:
+            for predicate, box, answer in waiters:
                 if predicate(msg):
+                    if answer is not None:
+                        answer(msg)
                     box.put(msg)
 
     def _on_heartbeat(self, msg: Any) -> None:
@@ -407,10 +413,12 @@ class MavlinkAutopilot:
 
     # ---- plumbing ----------------------------------------------------------------------------
     @contextmanager
-    def _expect(self, predicate: Callable[[Any], bool]) -> Iterator[queue.Queue[Any]]:
-        """Collect matching messages from the link thread while the body runs."""
+    def _expect(self, predicate: Callable[[Any], bool],
+                answer: Callable[[Any], None] | None = None) -> Iterator[queue.Queue[Any]]:
+        """Collect matching messages from the link thread while the body runs; ``answer`` is
+        called on each in the link thread first, for replies that cannot wait for a thread switch."""
         box: queue.Queue[Any] = queue.Queue()
-        entry = (predicate, box)
+        entry = (predicate, box, answer)
         with self._state_lock:
             self._waiters.append(entry)
         try:

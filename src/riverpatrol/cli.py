@@ -73,15 +73,12 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
 
 def _run_over_mavlink(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None,
                       overwrite: bool, tick: Any) -> SimulationResult:
-    from riverpatrol.simulate import LOG_NAME, TRUTH_NAME
     from riverpatrol.simulate_mavlink import DEFAULT_SPEEDUP, TwinServeFailed, simulate_over_mavlink
     from riverpatrol.vehicle.autopilot import AutopilotError
 
-    if overwrite:
-        for name in (LOG_NAME, f"{LOG_NAME}-wal", f"{LOG_NAME}-shm", TRUTH_NAME):
-            (out / name).unlink(missing_ok=True)
     try:
-        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s, progress=tick)
+        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s,
+                                     overwrite=overwrite, progress=tick)
     except (AutopilotError, TwinServeFailed) as exc:
         _fail(f"the patrol over MAVLink stopped: {exc}; what was recorded until then is in {out}", code=1)
 

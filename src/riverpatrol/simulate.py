@@ -58,6 +58,13 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def remove_outputs(out_dir: Path) -> None:
+    """Delete an earlier patrol's log (with its SQLite sidecars) and truth from ``out_dir``."""
+    log_path = out_dir / LOG_NAME
+    for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), out_dir / TRUTH_NAME):
+        path.unlink(missing_ok=True)
+
+
 def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
     """The log's metadata for a patrol in the twin: the boat's map and instruments, its camera."""
     meta = log_metadata(twin.scenario)
@@ -80,8 +87,7 @@ def simulate(
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
     if overwrite:
-        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
-            path.unlink(missing_ok=True)
+        remove_outputs(out_dir)
     started = time.perf_counter()
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))

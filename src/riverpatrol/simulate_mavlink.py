@@ -80,6 +80,8 @@ def simulate_over_mavlink(
                     duty.check()
                     if progress:
                         progress(pilot.time, plan.expected_s)
+                log.event(pilot.time, "link_stats", received=pilot.received, bad=pilot.bad_packets,
+                          foreign=pilot.foreign_packets)
                 duty.finish()
         finally:
             if child.poll() is None:

@@ -58,11 +58,15 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def remove_outputs(out_dir: Path) -> None:
-    """Delete an earlier patrol's log (with its SQLite sidecars) and truth from ``out_dir``."""
-    log_path = out_dir / LOG_NAME
-    for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), out_dir / TRUTH_NAME):
-        path.unlink(missing_ok=True)
+def prepare_outputs(out_dir: Path, overwrite: bool) -> tuple[Path, Path]:
+    """The log and truth paths in ``out_dir`` (created); with ``overwrite`` an earlier patrol's
+    log, its SQLite sidecars and its truth are deleted first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
+    if overwrite:
+        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
+            path.unlink(missing_ok=True)
+    return log_path, truth_path
 
 
 def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
@@ -84,10 +88,7 @@ def simulate(
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
-    if overwrite:
-        remove_outputs(out_dir)
+    log_path, truth_path = prepare_outputs(out_dir, overwrite)
     started = time.perf_counter()
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))

@@ -20,8 +20,7 @@ from pathlib import Path
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
 from riverpatrol.scenario import Scenario
-from riverpatrol.simulate import (FAST_KEYFRAME_S, LOG_NAME, TRUTH_NAME, PatrolDuty, SimulationResult, plan_patrol,
-                                 remove_outputs)
+from riverpatrol.simulate import FAST_KEYFRAME_S, PatrolDuty, SimulationResult, plan_patrol, prepare_outputs
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 
 DEFAULT_SPEEDUP = 50.0
@@ -50,10 +49,7 @@ def simulate_over_mavlink(
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission over MAVLink; the child's twin is paced at ``speedup``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
-    if overwrite:
-        remove_outputs(out_dir)
+    log_path, truth_path = prepare_outputs(out_dir, overwrite)
     if log_path.exists():
         raise FileExistsError(f"patrol log {log_path} already exists")
     started = time.perf_counter()

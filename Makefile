@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/simulate_speed.py
 	$(BIN)/python bench/log_write.py
 	$(BIN)/python bench/instruments.py
+	$(BIN)/python bench/mavlink_link.py
 
 clean:
 	rm -rf $(VENV) riverpatrol-demo .pytest_cache node_modules $(VENDOR)

@@ -74,15 +74,12 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
 
 def _run_over_mavlink(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None,
                       overwrite: bool, tick: Any) -> SimulationResult:
-    from riverpatrol.simulate import LOG_NAME, TRUTH_NAME
     from riverpatrol.simulate_mavlink import DEFAULT_SPEEDUP, TwinServeFailed, simulate_over_mavlink
     from riverpatrol.vehicle.autopilot import AutopilotError
 
-    if overwrite:
-        for name in (LOG_NAME, f"{LOG_NAME}-wal", f"{LOG_NAME}-shm", TRUTH_NAME):
-            (out / name).unlink(missing_ok=True)
     try:
-        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s, progress=tick)
+        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s,
+                                     overwrite=overwrite, progress=tick)
     except (AutopilotError, TwinServeFailed) as exc:
         _fail(f"the patrol over MAVLink stopped: {exc}; what was recorded until then is in {out}", code=1)
 
@@ -392,8 +389,6 @@ def twin_serve(
     from riverpatrol.vehicle.link import LinkError, signing_key
 
     sc = _scenario(scenario)
-    if out is not None and (out / "patrol.sqlite").exists():
-        _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
@@ -402,6 +397,10 @@ def twin_serve(
                        signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
     except LinkError as exc:
         _fail(f"--mavlink: {exc}")
+    except FileExistsError as exc:
+        _fail(f"{exc} (choose another --out)")
+    except PatrolLogError as exc:
+        _fail(f"twin serve stopped: {exc}", code=1)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

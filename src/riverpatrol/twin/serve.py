@@ -50,12 +50,16 @@ def serve(scenario: Scenario, url: str, *, speedup: float = 1.0, out_dir: Path |
     """Run until ``stop`` is set (or KeyboardInterrupt); returns what the run recorded."""
     stop = stop or threading.Event()
     twin = RiverTwin(scenario, keyframe_s=keyframe_s)
-    log = None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log = PatrolLogWriter(out_dir / LOG_NAME, twin_log_metadata(twin))
-    counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0}
     conn = open_link(url, system=SYSTEM_ID, component=COMPONENT_ID, signing_key=signing_key)
+    log = None
+    try:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log = PatrolLogWriter(out_dir / LOG_NAME, twin_log_metadata(twin))
+    except BaseException:
+        conn.close()
+        raise
+    counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0}
     endpoint = RoverEndpoint(conn, twin.autopilot, system=SYSTEM_ID, component=COMPONENT_ID)
     block_s = block_seconds(speedup)
     started = time.monotonic()

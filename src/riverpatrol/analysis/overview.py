@@ -45,4 +45,4 @@ def plot_overview(segments: dict[str, Any], track_lonlat: tuple[Any, Any], findi
     ax.set_title(title)
     ax.ticklabel_format(useOffset=False)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, pil_kwargs={"compress_level": 1})  # fast zlib: the default level took longer than drawing

@@ -31,6 +31,7 @@ from riverpatrol.scenario import UNITS
 # parameters share one kriging system, but each adds a PNG, so ``maps=ALL`` is the caller's choice.
 DEFAULT_MAPS = ("conductivity", "nh3n", "do")
 ALL = ("temperature", "ph", "do", "conductivity", "turbidity", "nh3n", "codmn", "cod", "tp")
+SHARED_LOSS = 0.01  # share of a parameter's valid samples its map may lose to share the others' system
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         mapped = [name for name in maps if name in measured]
         if mapped:
             step("whole-river maps")
-            files.update(_maps(frame, track, {name: np.where(qc.valid[name], measured[name], np.nan)
-                                              for name in mapped}, out_dir, (lon, lat)))
+            files.update(_maps(frame, track, {name: measured[name] for name in mapped},
+                               {name: qc.valid[name] for name in mapped}, out_dir, (lon, lat)))
         step("suspected outfalls")
         findings = with_camera(searched.result(), sightings)
     findings_doc = findings_geojson(findings, frame)
@@ -116,15 +117,17 @@ def _outfalls(log_path: Path, fixes: Fixes) -> list[Finding]:
         return detect_outfalls(log, fixes)
 
 
-def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], out_dir: Path,
-          track_lonlat: tuple[np.ndarray, np.ndarray]) -> dict[str, Path]:
-    """map.nc and maps/<parameter>.png of ``fields`` (flagged samples NaN). A sample flagged in any
-    mapped parameter is left out of all maps: they share one kriging system."""
+def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], valid: dict[str, np.ndarray],
+          out_dir: Path, track_lonlat: tuple[np.ndarray, np.ndarray]) -> dict[str, Path]:
+    """map.nc and maps/<parameter>.png of ``fields``, each from its ``valid`` samples."""
     from riverpatrol.analysis.map_netcdf import write_netcdf  # imported here, while the search runs
     from riverpatrol.analysis.map_png import plot_map
     from riverpatrol.analysis.mapping import river_maps
 
-    grids = river_maps(frame, track.s, track.n, fields)
+    grids = {}
+    for group in _map_groups(valid):
+        grids.update(river_maps(frame, track.s, track.n,
+                                {name: np.where(valid[name], fields[name], np.nan) for name in group}))
     files = {"map": out_dir / "map.nc"}
     write_netcdf(grids, files["map"])
     (out_dir / "maps").mkdir(exist_ok=True)
@@ -133,6 +136,16 @@ def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], out_di
         plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name,
                  track=track_lonlat, track_sn=(track.s, track.n))
     return files
+
+
+def _map_groups(valid: dict[str, np.ndarray]) -> list[list[str]]:
+    """Parameters mapped together share one kriging system but only the samples valid in all of
+    them: together while that leaves out at most SHARED_LOSS of any one's valid samples, else each
+    on its own (a sensor flagged for half the patrol must not take half of every map with it)."""
+    together = np.logical_and.reduce(list(valid.values()))
+    if all(together.sum() >= (1.0 - SHARED_LOSS) * mask.sum() for mask in valid.values()):
+        return [list(valid)]
+    return [[name] for name in valid]
 
 
 def _summary(meta: dict[str, Any], sonde: dict[str, Any], qc: Any, per_sample: Any, segments: Any,

@@ -161,7 +161,7 @@ class Plumes:
             down = self._by_s[np.searchsorted(self._sorted_s, s, side="right") :]  # x > 0
             w = sonde.width[down]
             g = np.zeros(x.size)
-            g[down] = plume(x[down], sonde.y[down], w if side > 0 else 0.0, w, sonde.depth[down], hydro.u, hydro.ey)
+            g[down] = plume(x[down], sonde.y[down], side, w, sonde.depth[down], hydro.u, hydro.ey)
             span = slice(max(int(down.min(initial=x.size)) - 1, 0), min(int(down.max(initial=0)) + self._tail, x.size))
             emitted = sonde.track.t - np.maximum(x, 1.0) / hydro.u
             own = (x > 0) & (side * sonde.track.n > 0)

@@ -39,7 +39,7 @@ def scan(sonde: Sonde, hydro: Hydrology, runs: list[Pass]) -> tuple[FloatArray, 
         data = sonde.readings[:, k] * valid
         data -= (data.sum(axis=2) / count)[:, :, None] * valid
         for side_index, side in enumerate((-1, 1)):
-            g = plume(sonde.track.s[k] - grid[near, None], sonde.y[k], sonde.width[k] if side > 0 else 0.0,
+            g = plume(sonde.track.s[k] - grid[near, None], sonde.y[k], side,
                       sonde.width[k], sonde.depth[k], hydro.u, hydro.ey, images=1) * valid
             for group, tau in enumerate(sonde.taus):
                 rows = np.flatnonzero(sonde.group == group)

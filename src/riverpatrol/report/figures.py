@@ -7,6 +7,7 @@ and a report in English needs nothing beyond matplotlib's own fonts.
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 import matplotlib
@@ -35,6 +36,9 @@ _CJK = _cjk_font()
 FONTS = {"font.family": "sans-serif", "font.sans-serif": [*([_CJK] if _CJK else []), "DejaVu Sans"],
          "font.size": 9, "pdf.fonttype": 42}
 WIDE = (7.5, 3.2)
+DRAWING = threading.RLock()
+"""matplotlib (and the FreeType fonts under it) is not thread-safe: the station draws reports,
+evidence and the analysis's maps from several threads, so all of it holds this lock."""
 
 
 def has_cjk_font() -> bool:
@@ -47,7 +51,7 @@ def class_name(water_class: int, lang: str) -> str:
 
 def png(figure: Figure, dpi: int = 130) -> bytes:
     buffer = io.BytesIO()
-    with matplotlib.rc_context(FONTS):
+    with DRAWING, matplotlib.rc_context(FONTS):
         figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 

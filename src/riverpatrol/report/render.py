@@ -61,10 +61,11 @@ def write_report(data: ReportData, out: Path, lang: Lang = "zh") -> Path:
     if suffix not in (".pdf", ".html", ".htm"):
         raise ValueError(f"{out}: the report is written as .pdf or .html, not {out.suffix or 'no suffix'!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    blocks = report_blocks(data, lang)
-    if suffix == ".pdf":
-        _write_pdf(blocks, out, data.title)
-    else:
+    with figures.DRAWING:
+        blocks = report_blocks(data, lang)
+        if suffix == ".pdf":
+            _write_pdf(blocks, out, data.title)
+    if suffix != ".pdf":
         out.write_text(_html(blocks, data.title, lang), encoding="utf-8")
     return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class _Run:
     scenario: Scenario
     speedup: float
     out: Path
+    video_fps: float
     status: str = "running"
     returned: bool = False  # an aborted boat has reached home
     commands: queue.Queue[str] = field(default_factory=queue.Queue)
@@ -56,7 +58,7 @@ class PatrolRunner:
         self._runs: dict[int, _Run] = {}
         self._lock = threading.Lock()
 
-    def start(self, scenario: Scenario, speedup: float, name: str | None = None) -> int:
+    def start(self, scenario: Scenario, speedup: float, name: str | None = None, video_fps: float = VIDEO_FPS) -> int:
         """Store the new patrol and start it; returns its id at once."""
         from riverpatrol.simulate import log_metadata
 
@@ -69,7 +71,7 @@ class PatrolRunner:
             patrol.log_path = str(out / "patrol.sqlite")
             patrol.products_dir = str(out / "analysis")
             patrol_id = patrol.id
-        run = _Run(patrol_id, scenario, speedup, out)
+        run = _Run(patrol_id, scenario, speedup, out, video_fps)
         run.thread = threading.Thread(target=self._work, args=(run,), name=f"patrol-{patrol_id}", daemon=True)
         with self._lock:
             self._runs[patrol_id] = run
@@ -116,16 +118,17 @@ class PatrolRunner:
 
         def progress(now: float, _expected: float) -> None:
             nonlocal tail
+            committed = time.time()  # the boat side has just committed this block to its log
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(now))
+            self._ingest(run, tail.read(now), committed)
 
         try:
-            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / VIDEO_FPS),
+            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / run.video_fps),
                      progress=progress, control=lambda pilot: self._control(run, pilot))
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(None))
+            self._ingest(run, tail.read(None), time.time())
             tail.log.close()
             final = "aborted" if run.status in ("returning", "stopped") else "finished"
             self._finish(run, final, out / "patrol.sqlite")
@@ -143,7 +146,7 @@ class PatrolRunner:
             return True
         return run.status == "returning" and run.returned
 
-    def _ingest(self, run: _Run, window: Window) -> None:
+    def _ingest(self, run: _Run, window: Window, committed_unix: float) -> None:
         with self.store.session() as session:
             write_window(session, run.patrol_id, window)
         if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
@@ -151,7 +154,9 @@ class PatrolRunner:
         for frame in window.video:
             self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
         if not window.empty():
-            self.hub.publish(run.patrol_id, live_message(run.patrol_id, window, status=run.status))
+            message = live_message(run.patrol_id, window, status=run.status)
+            message["produced_unix"] = committed_unix
+            self.hub.publish(run.patrol_id, message)
 
     def _finish(self, run: _Run, status: str, log_path: Path) -> None:
         error = None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogError
 from riverpatrol.scenario import Scenario
+from riverpatrol.simulate import PACED_BLOCK_S, log_metadata, simulate
 from riverpatrol.station import models
 from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
 from riverpatrol.station.live import Hub, live_message
@@ -46,6 +47,7 @@ class _Run:
     status: str = "running"
     returned: bool = False  # an aborted boat has reached home
     commands: queue.Queue[str] = field(default_factory=queue.Queue)
+    frames: queue.Queue[tuple[float, float, bytes] | None] = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -60,8 +62,6 @@ class PatrolRunner:
 
     def start(self, scenario: Scenario, speedup: float, name: str | None = None, video_fps: float = VIDEO_FPS) -> int:
         """Store the new patrol and start it; returns its id at once."""
-        from riverpatrol.simulate import log_metadata
-
         with self.store.session() as session:
             patrol = models.Patrol(name=name or scenario.name, source="twin", status="running",
                                    meta=log_metadata(scenario))
@@ -111,10 +111,10 @@ class PatrolRunner:
 
     # ---- the worker ----------------------------------------------------------------------------
     def _work(self, run: _Run) -> None:
-        from riverpatrol.simulate import simulate
-
         out = run.out
         tail: LogTail | None = None
+        player = threading.Thread(target=self._play, args=(run,), name=f"video-{run.patrol_id}", daemon=True)
+        player.start()
 
         def progress(now: float, _expected: float) -> None:
             nonlocal tail
@@ -130,11 +130,22 @@ class PatrolRunner:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
             self._ingest(run, tail.read(None), time.time())
             tail.log.close()
+            run.frames.put(None)
             final = "aborted" if run.status in ("returning", "stopped") else "finished"
             self._finish(run, final, out / "patrol.sqlite")
         except Exception as exc:  # the patrol failed: keep what arrived, say why
+            run.frames.put(None)
             _log.exception("patrol %s failed", run.patrol_id)
             self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _play(self, run: _Run) -> None:
+        """Push queued frames to the video feed when they are due; ends on ``None``."""
+        while (item := run.frames.get()) is not None:
+            due, t, jpeg = item
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            self.video.push(run.patrol_id, t, jpeg)
 
     def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
         while not run.commands.empty():
@@ -151,8 +162,16 @@ class PatrolRunner:
             write_window(session, run.patrol_id, window)
         if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
             run.returned = True
-        for frame in window.video:
-            self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
+        if window.video and window.until is not None:
+            # The twin hands over a block of frames at once: play them out at their own pace over
+            # the next block, as a camera would have sent them (one block of buffering).
+            block_wall = PACED_BLOCK_S / run.speedup
+            for frame in window.video:
+                due = committed_unix + block_wall - (window.until - frame["t"]) / run.speedup
+                run.frames.put((due, frame["t"], frame["jpeg"]))
+        else:
+            for frame in window.video:
+                self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
         if not window.empty():
             message = live_message(run.patrol_id, window, status=run.status)
             message["produced_unix"] = committed_unix

@@ -13,44 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
-import uvicorn
 import websockets
+
+sys.path.insert(0, str(Path(__file__).parent))
+from station_server import running_station  # noqa: E402
 
 PATROLS = 10
 VIDEO_FPS = 1.0  # the camera at one frame a second: this measures the data path, video has its own figure
 
 
 def main(duration_s: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["RIVERPATROL_DATA_DIR"] = tmp
-        os.environ.pop("RIVERPATROL_DATABASE_URL", None)
-        from riverpatrol.station.server import create_app
-        from riverpatrol.station.store import Store
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(Store()), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+    with running_station() as port:
         base = f"http://127.0.0.1:{port}"
-        ids = [_post(f"{base}/api/patrols", {"scenario": "dongmen-demo", "speedup": 1.0, "video_fps": VIDEO_FPS})["id"] for _ in range(PATROLS)]
+        start = {"scenario": "dongmen-demo", "speedup": 1.0, "video_fps": VIDEO_FPS}
+        ids = [_post(f"{base}/api/patrols", start)["id"] for _ in range(PATROLS)]
         block, record = asyncio.run(_listen(port, ids, duration_s))
         for patrol_id in ids:
             _post(f"{base}/api/patrols/{patrol_id}/command", {"command": "abort"})
-        server.should_exit = True
-        thread.join(60)
     for name, values in (("block commit -> client", block), ("record time -> client", record)):
         ms = np.asarray(values) * 1000
         print(f"{name}: p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, "

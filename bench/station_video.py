@@ -8,16 +8,15 @@ second (the twin renders at most one frame per 0.1 s tick of patrol time).
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
-import tempfile
-import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
-import uvicorn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from station_server import running_station  # noqa: E402
 
 
 def main(duration_s: float) -> None:
@@ -26,20 +25,7 @@ def main(duration_s: float) -> None:
 
 
 def _measure(duration_s: float, speedup: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["RIVERPATROL_DATA_DIR"] = tmp
-        os.environ.pop("RIVERPATROL_DATABASE_URL", None)
-        from riverpatrol.station.server import create_app
-        from riverpatrol.station.store import Store
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(Store()), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+    with running_station() as port:
         base = f"http://127.0.0.1:{port}"
         patrol = httpx.post(f"{base}/api/patrols", json={"scenario": "dongmen-demo", "speedup": speedup}).json()["id"]
         time.sleep(2.0)
@@ -61,8 +47,6 @@ def _measure(duration_s: float, speedup: float) -> None:
                 if time.monotonic() > end:
                     break
         httpx.post(f"{base}/api/patrols/{patrol}/command", json={"command": "abort"})
-        server.should_exit = True
-        thread.join(60)
     ms = np.asarray(delays) * 1000
     print(f"MJPEG 640x480, patrol at {speedup:g}x: {len(ms) / duration_s:.1f} frames/s over {duration_s:.0f} s; station -> viewer "
           f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms (stamping included)")

@@ -22,7 +22,6 @@ from riverpatrol.report.data import ReportData
 from riverpatrol.scenario import UNITS
 
 
-
 def _cjk_font() -> str | None:
     """A CJK sans font's family name, registering Debian's Noto CJK files if the font cache
     predates their installation."""

@@ -72,7 +72,10 @@ def write_report(data: ReportData, out: Path, lang: Lang = "zh") -> Path:
 
 def report_blocks(data: ReportData, lang: Lang) -> list[Block]:
     zh = lang == "zh"
-    w = (lambda a, b: a) if zh else (lambda a, b: b)  # noqa: E731
+
+    def w(chinese: str, english: str) -> str:
+        return chinese if zh else english
+
     patrol = data.summary.get("patrol", {})
     blocks: list[Block] = [
         Heading(w(f"河道巡查报告：{data.title}", f"River patrol report: {data.title}")),

@@ -27,8 +27,7 @@ from riverpatrol.analysis.pipeline import NothingToAnalyse
 from riverpatrol.analysis.segments import CLASS_COLOURS
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, GB3838
 from riverpatrol.patrollog import PatrolLogError
-from riverpatrol.report import ReportData, from_store, write_report
-from riverpatrol.report import figures
+from riverpatrol.report import ReportData, figures, from_store, write_report
 from riverpatrol.scenario import PARAMETERS, UNITS, Scenario, ScenarioError, load_scenario, parse_scenario
 from riverpatrol.station import models, queries
 from riverpatrol.station.geometry import river_geometry

@@ -16,6 +16,11 @@ from riverpatrol.station.server import create_app
 from riverpatrol.station.store import Store
 
 
+# Patrols in the twin and reports exercise the API, not the database: SQLite is enough for them
+# (the store and ingest tests, and the rest here, run on PostgreSQL too).
+SQLITE_ONLY = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
     with TestClient(create_app(store)) as c:
@@ -39,6 +44,7 @@ def _wait_status(client: TestClient, patrol_id: int, wanted: set[str], timeout_s
     raise AssertionError(f"patrol {patrol_id} still {patrol['status']}, expected {wanted}")
 
 
+@SQLITE_ONLY
 def test_a_patrol_started_from_an_upload_runs_is_stored_and_analysed(client: TestClient, short_scenario: dict) -> None:
     patrol_id = _start(client, short_scenario, speedup=400.0)
     patrol = _wait_status(client, patrol_id, {"finished", "failed"})
@@ -85,6 +91,7 @@ def test_a_malformed_scenario_is_refused_with_its_problems_and_nothing_stored(cl
     assert client.get("/api/patrols").json() == []
 
 
+@SQLITE_ONLY
 def test_pause_holds_the_boat_and_abort_brings_it_home(client: TestClient, short_scenario: dict) -> None:
     patrol_id = _start(client, short_scenario, speedup=20.0)
     with client.websocket_connect(f"/api/patrols/{patrol_id}/live") as ws:
@@ -121,6 +128,7 @@ def test_a_client_that_reconnects_gets_everything_after_what_it_had(client: Test
     assert closed.value.code == 4404
 
 
+@SQLITE_ONLY
 def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, store: Store, patrol_log: Path) -> None:
     from riverpatrol.station.ingest import import_log
 

@@ -251,7 +251,7 @@ class _Pages:
 
 
 def _write_pdf(blocks: list[Block], out: Path, title: str) -> None:
-    with matplotlib.rc_context(figures.FONTS), PdfPages(out, metadata={"Title": title}) as pdf:
+    with matplotlib.rc_context(figures.fonts()), PdfPages(out, metadata={"Title": title}) as pdf:
         pages = _Pages(pdf)
         for k, block in enumerate(blocks):
             if isinstance(block, Heading):

@@ -136,6 +136,8 @@ def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, sto
     finding = client.get(f"/api/patrols/{patrol_id}/findings").json()[0]
     evidence = client.get(f"/api/findings/{finding['id']}/evidence.png")
     assert evidence.status_code == 200 and evidence.content[:4] == b"\x89PNG"
+    sonar = client.get(f"/api/findings/{finding['id']}/sonar.png")
+    assert sonar.status_code == 200 and sonar.content[:4] == b"\x89PNG"
     snapshot = client.get(f"/api/findings/{finding['id']}/snapshot.jpg")
     assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
     report = client.get(f"/api/patrols/{patrol_id}/report.html", params={"lang": "en"})

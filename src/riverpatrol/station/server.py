@@ -228,6 +228,18 @@ def create_app(store: Store) -> FastAPI:
             image = figures.png(figures.evidence_figure(data, found, lang))
         return Response(image, media_type="image/png")
 
+    @app.get("/api/findings/{finding_id}/sonar.png", tags=["findings"], response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def sonar_png(finding_id: FindingId, lang: Literal["zh", "en"] = "zh") -> Response:
+        """Side-scan sonar as the boat passed the finding (from the patrol log, when the station has it)."""
+        data, found = _report_finding(store, finding_id)
+        pings = data.sonar(found)
+        if pings is None:
+            raise HTTPException(404, f"no sonar record near finding {finding_id}")
+        with figures.DRAWING:
+            image = figures.png(figures.sonar_figure(*pings, lang))
+        return Response(image, media_type="image/png")
+
     @app.get("/api/findings/{finding_id}/snapshot.jpg", tags=["findings"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}})
     def snapshot(finding_id: FindingId) -> Response:

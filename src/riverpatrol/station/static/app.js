@@ -282,7 +282,8 @@ async function loadFindings() {
     row.dataset.finding = f.id;
     row.innerHTML = `<td>${f.rank}</td><td>${fmt(f.confidence)}</td>
       <td>${fmt(f.chainage_m, 0)} ± ${fmt(f.uncertainty_m, 1)} m</td><td>${t(f.bank)}</td>
-      <td>${evidenceText(f.evidence)}<br><img class="evidence" src="/api/findings/${f.id}/evidence.png" alt="" loading="lazy"></td>
+      <td>${evidenceText(f.evidence)}<br><img class="evidence" src="/api/findings/${f.id}/evidence.png?lang=${state.lang}" alt="" loading="lazy">
+        <img class="evidence" src="/api/findings/${f.id}/sonar.png?lang=${state.lang}" alt="" loading="lazy" onerror="this.remove()"></td>
       <td><img src="/api/findings/${f.id}/snapshot.jpg" alt="" loading="lazy" onerror="this.remove()"></td>
       <td class="status status-${f.status}">${t(f.status)}</td>
       <td><button data-action="confirm">${t("confirm")}</button> <button data-action="dismiss">${t("dismiss")}</button></td>`;

@@ -131,8 +131,10 @@ class PatrolRunner:
             self._ingest(run, tail.read(None), time.time())
             tail.log.close()
             run.frames.put(None)
-            final = "aborted" if run.status in ("returning", "stopped") else "finished"
-            self._finish(run, final, out / "patrol.sqlite")
+            if run.status == "stopped":  # the station is shutting down: no time for the analysis
+                self._set_status(run, "interrupted")
+            else:
+                self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
         except Exception as exc:  # the patrol failed: keep what arrived, say why
             run.frames.put(None)
             _log.exception("patrol %s failed", run.patrol_id)

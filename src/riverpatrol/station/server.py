@@ -79,7 +79,7 @@ def create_app(store: Store) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_interrupted, store)
+        await run_in_threadpool(_interrupted, store, runner.running())
         yield
         await peers.close_all()
         await run_in_threadpool(runner.shutdown)
@@ -365,12 +365,13 @@ def _existing(store: Store, patrol_id: int) -> None:
         queries.patrol(s, patrol_id)
 
 
-def _interrupted(store: Store) -> None:
+def _interrupted(store: Store, ours: list[int]) -> None:
     """Patrols a previous run of the station was running when it stopped: their worker is gone.
     What they sent is stored; their status says they did not end normally."""
     with store.session() as s:
         for patrol in s.query(models.Patrol).filter(models.Patrol.status.in_(("running", "paused", "returning"))):
-            patrol.status = "interrupted"
+            if patrol.id not in ours:
+                patrol.status = "interrupted"
 
 
 def _valid(load: Any) -> Scenario:

@@ -116,6 +116,10 @@ def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, serv
 
     page.wait_for_function("document.getElementById('patrol-status').textContent === '已完成'", timeout=120_000)
     page.wait_for_selector("#findings-table tbody tr")
+    page.wait_for_function("""() => {  // the evidence plot, the sonar snippet and the camera frame arrive
+        const images = [...document.querySelectorAll('#findings-table tbody tr:first-child img')];
+        return images.length === 3 && images.every((i) => i.complete && i.naturalWidth > 0);
+    }""", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "finished.png"), full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept("zhang"))

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from riverpatrol.station.server import create_app
 from riverpatrol.station.store import Store
 
-
 # Patrols in the twin and reports exercise the API, not the database: SQLite is enough for them
 # (the store and ingest tests, and the rest here, run on PostgreSQL too).
 SQLITE_ONLY = pytest.mark.parametrize("store", ["sqlite"], indirect=True)

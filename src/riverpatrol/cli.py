@@ -240,9 +240,15 @@ def _evidence_line(evidence: dict[str, Any]) -> str:
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Directory for the demo's outputs.")] = Path("riverpatrol-demo"),
+    serve: Annotated[bool, typer.Option("--serve", help="Run the patrol in the station instead, with the dashboard to watch it.")] = False,
+    speedup: Annotated[float, typer.Option("--speedup", min=0.1, max=1000, help="With --serve: patrol at N x real time.")] = 10.0,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="With --serve: the dashboard's port.")] = 8000,
 ) -> None:
     """Patrol the built-in Dongmen River scenario end to end and show what it wrote."""
     path = Path(__file__).parent / "scenarios" / DEMO_SCENARIO
+    if serve:
+        _serve("127.0.0.1", port, demo=(_scenario(path), speedup))
+        return
     console.print(f"Dongmen River demo: scenario {path}")
     result = _run(_scenario(path), out, None, None, overwrite=True)
     _summary(result)
@@ -274,6 +280,10 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Run the station: API (docs at /docs), live feed, video and the dashboard at http://HOST:PORT/."""
+    _serve(host, port)
+
+
+def _serve(host: str, port: int, demo: tuple[Scenario, float] | None = None) -> None:
     import uvicorn
 
     from riverpatrol.station.server import create_app
@@ -283,8 +293,13 @@ def serve(
         store = Store()
     except StoreError as exc:
         _fail(str(exc))
-    console.print(f"station on http://{host}:{port}/ (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    station = create_app(store)
+    url = f"http://{host}:{port}/"
+    if demo:
+        patrol_id = station.state.runner.start(*demo)
+        url += f"?patrol={patrol_id}"
+    console.print(f"station on {url} (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(station, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
 
 @app.command()

@@ -23,38 +23,51 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SPEEDUP = 30  # the short reach's ~10 min patrol in about 20 s
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`riverpatrol serve` on a free port with its own data directory and SQLite store."""
-    data = tmp_path_factory.mktemp("station")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "RIVERPATROL_DATA_DIR": str(data)}
-    env.pop("RIVERPATROL_DATABASE_URL", None)
-    log = (data / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
+class _Station:
+    """`riverpatrol serve` as a user runs it, on a fixed port and data directory, so it can be
+    killed and started again."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "RIVERPATROL_DATA_DIR": str(self.data)}
+        env.pop("RIVERPATROL_DATABASE_URL", None)
+        with (self.data / "serve.log").open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(self.port)],
+                                         env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{base}/api/standards", timeout=2).close()
-                break
+                urllib.request.urlopen(f"{self.base}/api/standards", timeout=2).close()
+                return
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start: {(data / 'serve.log').read_text()}")
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start: {(self.data / 'serve.log').read_text()}") from None
                 time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
+
+    def stop(self, kill: bool = False) -> None:
+        assert self.proc is not None
+        self.proc.kill() if kill else self.proc.terminate()
+        self.proc.wait(30)
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[Any]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Station]:
+    """`riverpatrol serve` on a free port with its own data directory and SQLite store."""
+    station = _Station(tmp_path_factory.mktemp("station"))
+    station.start()
+    yield station
+    station.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server: _Station) -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
     from playwright.sync_api import sync_playwright
@@ -64,7 +77,7 @@ def page(server: str) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page = context.new_page()
-        page.goto(server)
+        page.goto(server.base)
         yield page
         browser.close()
 
@@ -93,7 +106,7 @@ def _changes(read: Any, timeout_s: float = 30.0) -> tuple[Any, Any]:
     raise AssertionError(f"did not change from {first!r:.80}")
 
 
-def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, server: str, short_scenario: dict,
+def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, server: _Station, short_scenario: dict,
                                                                  tmp_path: Path) -> None:
     scenario = tmp_path / "short-reach.json"
     scenario.write_text(json.dumps(short_scenario))
@@ -116,13 +129,17 @@ def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, serv
 
     page.wait_for_function("document.getElementById('patrol-status').textContent === '已完成'", timeout=120_000)
     page.wait_for_selector("#findings-table tbody tr")
+    page.wait_for_function("""() => {  // the evidence plot, the sonar snippet and the camera frame arrive
+        const images = [...document.querySelectorAll('#findings-table tbody tr:first-child img')];
+        return images.length === 3 && images.every((i) => i.complete && i.naturalWidth > 0);
+    }""", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "finished.png"), full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept("zhang"))
     page.click("#findings-table tbody tr:first-child button[data-action=confirm]")
     page.wait_for_function("document.querySelector('#findings-table tbody tr:first-child .status').textContent === '已确认'")
     finding_id = page.get_attribute("#findings-table tbody tr:first-child", "data-finding")
-    trail = json.load(urllib.request.urlopen(f"{server}/api/findings/{finding_id}/reviews"))
+    trail = json.load(urllib.request.urlopen(f"{server.base}/api/findings/{finding_id}/reviews"))
     assert [(r["action"], r["operator"]) for r in trail] == [("confirm", "zhang")]
 
     page.click("#btn-lang")
@@ -135,3 +152,27 @@ def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, serv
     saved = tmp_path / "report.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes()[:5] == b"%PDF-"
+
+
+def test_after_the_station_is_killed_and_restarted_the_page_catches_up_without_gaps(
+        page: Any, server: _Station, short_scenario: dict) -> None:
+    body = json.dumps({**short_scenario, "name": "killed"}).encode()
+    boundary = "riverpatrol-test"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.json\"\r\n"
+            f"Content-Type: application/json\r\n\r\n").encode() + body + (
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"speedup\"\r\n\r\n5\r\n--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"{server.base}/api/patrols/upload", form,
+                                     {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    patrol_id = json.load(urllib.request.urlopen(request))["id"]
+    page.goto(f"{server.base}/?patrol={patrol_id}")
+    page.wait_for_function("window.rp.layers.track.getLatLngs().length > 50", timeout=60_000)
+    server.stop(kill=True)  # mid-patrol, no chance to clean up
+    drawn_before = page.evaluate("window.rp.layers.track.getLatLngs().length")
+    server.start()
+    page.wait_for_function("document.getElementById('patrol-status').classList.contains('interrupted')", timeout=60_000)
+    stored = json.load(urllib.request.urlopen(f"{server.base}/api/patrols/{patrol_id}/track"))
+    samples = json.load(urllib.request.urlopen(f"{server.base}/api/patrols/{patrol_id}/samples"))
+    assert len(stored) >= drawn_before  # nothing the browser was shown was lost
+    page.wait_for_function(f"window.rp.layers.track.getLatLngs().length === {sum(p[1] is not None for p in stored)}")
+    assert page.evaluate("window.rp.samples.map((s) => s.t)") == [s["t"] for s in samples]  # no gap, no repeat
+    page.screenshot(path=str(ARTIFACTS / "after-restart.png"))

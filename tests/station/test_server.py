@@ -15,6 +15,10 @@ from fastapi.testclient import TestClient
 from riverpatrol.station.server import create_app
 from riverpatrol.station.store import Store
 
+# Patrols in the twin and reports exercise the API, not the database: SQLite is enough for them
+# (the store and ingest tests, and the rest here, run on PostgreSQL too).
+SQLITE_ONLY = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
@@ -39,6 +43,7 @@ def _wait_status(client: TestClient, patrol_id: int, wanted: set[str], timeout_s
     raise AssertionError(f"patrol {patrol_id} still {patrol['status']}, expected {wanted}")
 
 
+@SQLITE_ONLY
 def test_a_patrol_started_from_an_upload_runs_is_stored_and_analysed(client: TestClient, short_scenario: dict) -> None:
     patrol_id = _start(client, short_scenario, speedup=400.0)
     patrol = _wait_status(client, patrol_id, {"finished", "failed"})
@@ -85,6 +90,7 @@ def test_a_malformed_scenario_is_refused_with_its_problems_and_nothing_stored(cl
     assert client.get("/api/patrols").json() == []
 
 
+@SQLITE_ONLY
 def test_pause_holds_the_boat_and_abort_brings_it_home(client: TestClient, short_scenario: dict) -> None:
     patrol_id = _start(client, short_scenario, speedup=20.0)
     with client.websocket_connect(f"/api/patrols/{patrol_id}/live") as ws:
@@ -121,6 +127,7 @@ def test_a_client_that_reconnects_gets_everything_after_what_it_had(client: Test
     assert closed.value.code == 4404
 
 
+@SQLITE_ONLY
 def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, store: Store, patrol_log: Path) -> None:
     from riverpatrol.station.ingest import import_log
 
@@ -128,6 +135,8 @@ def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, sto
     finding = client.get(f"/api/patrols/{patrol_id}/findings").json()[0]
     evidence = client.get(f"/api/findings/{finding['id']}/evidence.png")
     assert evidence.status_code == 200 and evidence.content[:4] == b"\x89PNG"
+    sonar = client.get(f"/api/findings/{finding['id']}/sonar.png")
+    assert sonar.status_code == 200 and sonar.content[:4] == b"\x89PNG"
     snapshot = client.get(f"/api/findings/{finding['id']}/snapshot.jpg")
     assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
     report = client.get(f"/api/patrols/{patrol_id}/report.html", params={"lang": "en"})

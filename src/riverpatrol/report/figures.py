@@ -7,6 +7,8 @@ and a report in English needs nothing beyond matplotlib's own fonts.
 from __future__ import annotations
 
 import io
+import threading
+from functools import cache
 from typing import Any
 
 import matplotlib
@@ -21,7 +23,6 @@ from riverpatrol.report.data import ReportData
 from riverpatrol.scenario import UNITS
 
 
-
 def _cjk_font() -> str | None:
     """A CJK sans font's family name, registering Debian's Noto CJK files if the font cache
     predates their installation."""
@@ -31,14 +32,20 @@ def _cjk_font() -> str | None:
     return next((f.name for f in fontManager.ttflist if "CJK" in f.name and "Sans" in f.name), None)
 
 
-_CJK = _cjk_font()
-FONTS = {"font.family": "sans-serif", "font.sans-serif": [*([_CJK] if _CJK else []), "DejaVu Sans"],
-         "font.size": 9, "pdf.fonttype": 42}
+@cache  # looking the fonts up takes seconds: only when a figure is first drawn
+def fonts() -> dict[str, Any]:
+    """matplotlib settings for every figure: the CJK font first where there is one."""
+    cjk = _cjk_font()
+    return {"font.family": "sans-serif", "font.sans-serif": [*([cjk] if cjk else []), "DejaVu Sans"],
+            "font.size": 9, "pdf.fonttype": 42}
 WIDE = (7.5, 3.2)
+DRAWING = threading.RLock()
+"""matplotlib (and the FreeType fonts under it) is not thread-safe: the station draws reports,
+evidence and the analysis's maps from several threads, so all of it holds this lock."""
 
 
 def has_cjk_font() -> bool:
-    return _CJK is not None
+    return "CJK" in fonts()["font.sans-serif"][0]
 
 
 def class_name(water_class: int, lang: str) -> str:
@@ -47,20 +54,20 @@ def class_name(water_class: int, lang: str) -> str:
 
 def png(figure: Figure, dpi: int = 130) -> bytes:
     buffer = io.BytesIO()
-    with matplotlib.rc_context(FONTS):
+    with DRAWING, matplotlib.rc_context(fonts()):
         figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 
 
 def _figure(size: tuple[float, float]) -> Figure:
-    with matplotlib.rc_context(FONTS):
+    with matplotlib.rc_context(fonts()):
         return Figure(figsize=size, layout="constrained")
 
 
 def map_figure(data: ReportData, lang: str) -> Figure:
     """Segments filled by class, the boat's track, findings numbered by rank."""
     figure = _figure((7.5, 5.0))
-    with matplotlib.rc_context(FONTS):
+    with matplotlib.rc_context(fonts()):
         ax = figure.add_subplot()
         for seg in data.segments:
             ax.add_patch(Polygon(seg["ring"], closed=True, facecolor=CLASS_COLOURS[seg["class"]], edgecolor="none", alpha=0.85))
@@ -86,7 +93,7 @@ def parameters_figure(data: ReportData, params: list[str], lang: str) -> Figure:
     """Parameters against chainage, one panel each; points coloured by that item's class, its class
     limits dashed."""
     figure = _figure((7.5, 1.9 * len(params) + 0.4))
-    with matplotlib.rc_context(FONTS):
+    with matplotlib.rc_context(fonts()):
         axes = figure.subplots(len(params), 1, sharex=True, squeeze=False)[:, 0]
         for ax, param in zip(axes, params):
             rows = [s for s in data.samples if param in s["values"] and s["chainage_m"] is not None]
@@ -108,7 +115,7 @@ def evidence_figure(data: ReportData, finding: dict[str, Any], lang: str) -> Fig
     params = finding["evidence"].get("parameters") or {}
     param = max(params, key=lambda p: abs(params[p].get("z", 0.0))) if params else "conductivity"
     figure = _figure((4.2, 2.4))
-    with matplotlib.rc_context(FONTS):
+    with matplotlib.rc_context(fonts()):
         ax = figure.add_subplot()
         near = [s for s in data.samples if s["chainage_m"] is not None and param in s["values"]
                 and abs(s["chainage_m"] - finding["chainage_m"]) <= 150.0]
@@ -124,7 +131,7 @@ def evidence_figure(data: ReportData, finding: dict[str, Any], lang: str) -> Fig
 def sonar_figure(port: np.ndarray, starboard: np.ndarray, range_m: float, lang: str) -> Figure:
     """Side-scan waterfall: port on the left (mirrored), starboard on the right, time upwards."""
     figure = _figure((4.2, 2.4))
-    with matplotlib.rc_context(FONTS):
+    with matplotlib.rc_context(fonts()):
         ax = figure.add_subplot()
         image = np.hstack([port[:, ::-1], starboard])
         ax.imshow(image, cmap="copper", aspect="auto", origin="lower", extent=(-range_m, range_m, 0, len(image)),

@@ -61,17 +61,21 @@ def write_report(data: ReportData, out: Path, lang: Lang = "zh") -> Path:
     if suffix not in (".pdf", ".html", ".htm"):
         raise ValueError(f"{out}: the report is written as .pdf or .html, not {out.suffix or 'no suffix'!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    blocks = report_blocks(data, lang)
-    if suffix == ".pdf":
-        _write_pdf(blocks, out, data.title)
-    else:
+    with figures.DRAWING:
+        blocks = report_blocks(data, lang)
+        if suffix == ".pdf":
+            _write_pdf(blocks, out, data.title)
+    if suffix != ".pdf":
         out.write_text(_html(blocks, data.title, lang), encoding="utf-8")
     return out
 
 
 def report_blocks(data: ReportData, lang: Lang) -> list[Block]:
     zh = lang == "zh"
-    w = (lambda a, b: a) if zh else (lambda a, b: b)  # noqa: E731
+
+    def w(chinese: str, english: str) -> str:
+        return chinese if zh else english
+
     patrol = data.summary.get("patrol", {})
     blocks: list[Block] = [
         Heading(w(f"河道巡查报告：{data.title}", f"River patrol report: {data.title}")),
@@ -247,7 +251,7 @@ class _Pages:
 
 
 def _write_pdf(blocks: list[Block], out: Path, title: str) -> None:
-    with matplotlib.rc_context(figures.FONTS), PdfPages(out, metadata={"Title": title}) as pdf:
+    with matplotlib.rc_context(figures.fonts()), PdfPages(out, metadata={"Title": title}) as pdf:
         pages = _Pages(pdf)
         for k, block in enumerate(blocks):
             if isinstance(block, Heading):

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogError
 from riverpatrol.scenario import Scenario
+from riverpatrol.simulate import PACED_BLOCK_S, log_metadata, simulate
 from riverpatrol.station import models
 from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
 from riverpatrol.station.live import Hub, live_message
@@ -41,9 +43,11 @@ class _Run:
     scenario: Scenario
     speedup: float
     out: Path
+    video_fps: float
     status: str = "running"
     returned: bool = False  # an aborted boat has reached home
     commands: queue.Queue[str] = field(default_factory=queue.Queue)
+    frames: queue.Queue[tuple[float, float, bytes] | None] = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -56,10 +60,8 @@ class PatrolRunner:
         self._runs: dict[int, _Run] = {}
         self._lock = threading.Lock()
 
-    def start(self, scenario: Scenario, speedup: float, name: str | None = None) -> int:
+    def start(self, scenario: Scenario, speedup: float, name: str | None = None, video_fps: float = VIDEO_FPS) -> int:
         """Store the new patrol and start it; returns its id at once."""
-        from riverpatrol.simulate import log_metadata
-
         with self.store.session() as session:
             patrol = models.Patrol(name=name or scenario.name, source="twin", status="running",
                                    meta=log_metadata(scenario))
@@ -69,7 +71,7 @@ class PatrolRunner:
             patrol.log_path = str(out / "patrol.sqlite")
             patrol.products_dir = str(out / "analysis")
             patrol_id = patrol.id
-        run = _Run(patrol_id, scenario, speedup, out)
+        run = _Run(patrol_id, scenario, speedup, out, video_fps)
         run.thread = threading.Thread(target=self._work, args=(run,), name=f"patrol-{patrol_id}", daemon=True)
         with self._lock:
             self._runs[patrol_id] = run
@@ -109,29 +111,43 @@ class PatrolRunner:
 
     # ---- the worker ----------------------------------------------------------------------------
     def _work(self, run: _Run) -> None:
-        from riverpatrol.simulate import simulate
-
         out = run.out
         tail: LogTail | None = None
+        player = threading.Thread(target=self._play, args=(run,), name=f"video-{run.patrol_id}", daemon=True)
+        player.start()
 
         def progress(now: float, _expected: float) -> None:
             nonlocal tail
+            committed = time.time()  # the boat side has just committed this block to its log
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(now))
+            self._ingest(run, tail.read(now), committed)
 
         try:
-            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / VIDEO_FPS),
+            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / run.video_fps),
                      progress=progress, control=lambda pilot: self._control(run, pilot))
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(None))
+            self._ingest(run, tail.read(None), time.time())
             tail.log.close()
-            final = "aborted" if run.status in ("returning", "stopped") else "finished"
-            self._finish(run, final, out / "patrol.sqlite")
+            run.frames.put(None)
+            if run.status == "stopped":  # the station is shutting down: no time for the analysis
+                self._set_status(run, "interrupted")
+            else:
+                self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
         except Exception as exc:  # the patrol failed: keep what arrived, say why
+            run.frames.put(None)
             _log.exception("patrol %s failed", run.patrol_id)
             self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _play(self, run: _Run) -> None:
+        """Push queued frames to the video feed when they are due; ends on ``None``."""
+        while (item := run.frames.get()) is not None:
+            due, t, jpeg = item
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            self.video.push(run.patrol_id, t, jpeg)
 
     def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
         while not run.commands.empty():
@@ -143,15 +159,25 @@ class PatrolRunner:
             return True
         return run.status == "returning" and run.returned
 
-    def _ingest(self, run: _Run, window: Window) -> None:
+    def _ingest(self, run: _Run, window: Window, committed_unix: float) -> None:
         with self.store.session() as session:
             write_window(session, run.patrol_id, window)
         if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
             run.returned = True
-        for frame in window.video:
-            self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
+        if window.video and window.until is not None:
+            # The twin hands over a block of frames at once: play them out at their own pace over
+            # the next block, as a camera would have sent them (one block of buffering).
+            block_wall = PACED_BLOCK_S / run.speedup
+            for frame in window.video:
+                due = committed_unix + block_wall - (window.until - frame["t"]) / run.speedup
+                run.frames.put((due, frame["t"], frame["jpeg"]))
+        else:
+            for frame in window.video:
+                self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
         if not window.empty():
-            self.hub.publish(run.patrol_id, live_message(run.patrol_id, window, status=run.status))
+            message = live_message(run.patrol_id, window, status=run.status)
+            message["produced_unix"] = committed_unix
+            self.hub.publish(run.patrol_id, message)
 
     def _finish(self, run: _Run, status: str, log_path: Path) -> None:
         error = None

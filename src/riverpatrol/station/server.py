@@ -27,14 +27,13 @@ from riverpatrol.analysis.pipeline import NothingToAnalyse
 from riverpatrol.analysis.segments import CLASS_COLOURS
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, GB3838
 from riverpatrol.patrollog import PatrolLogError
-from riverpatrol.report import ReportData, from_store, write_report
-from riverpatrol.report import figures
+from riverpatrol.report import ReportData, figures, from_store, write_report
 from riverpatrol.scenario import PARAMETERS, UNITS, Scenario, ScenarioError, load_scenario, parse_scenario
 from riverpatrol.station import models, queries
 from riverpatrol.station.geometry import river_geometry
 from riverpatrol.station.ingest import import_log
 from riverpatrol.station.live import Hub, live_message
-from riverpatrol.station.patrols import CommandRefused, PatrolRunner
+from riverpatrol.station.patrols import VIDEO_FPS, CommandRefused, PatrolRunner
 from riverpatrol.station.store import Store
 from riverpatrol.station.video import VideoFeed
 from riverpatrol.station.webrtc import WebRtcPeers
@@ -54,6 +53,7 @@ FindingId = Annotated[int, PathParam(ge=1, le=_ID_MAX, description="A finding's 
 class StartPatrol(BaseModel):
     scenario: str = Field(description="Name of a shipped scenario (GET /api/scenarios).", examples=["dongmen-demo"])
     speedup: float = Field(1.0, gt=0, le=1000, description="Scenario seconds per wall-clock second.")
+    video_fps: float = Field(VIDEO_FPS, gt=0, le=30, description="Camera frames per wall-clock second.")
     name: str | None = Field(None, max_length=200)
 
 
@@ -79,7 +79,7 @@ def create_app(store: Store) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_interrupted, store)
+        await run_in_threadpool(_interrupted, store, runner.running())
         yield
         await peers.close_all()
         await run_in_threadpool(runner.shutdown)
@@ -162,7 +162,7 @@ def create_app(store: Store) -> FastAPI:
         path = SCENARIOS / f"{body.scenario}.json"
         if body.scenario not in scenarios():
             raise HTTPException(404, f"no shipped scenario {body.scenario!r} (known: {', '.join(scenarios())})")
-        return {"id": runner.start(_valid(lambda: load_scenario(path)), body.speedup, body.name)}
+        return {"id": runner.start(_valid(lambda: load_scenario(path)), body.speedup, body.name, body.video_fps)}
 
     @app.post("/api/patrols/upload", status_code=201, tags=["patrols"])
     async def start_uploaded(file: Annotated[UploadFile, File(description="Scenario JSON")],
@@ -224,7 +224,21 @@ def create_app(store: Store) -> FastAPI:
     def evidence_png(finding_id: FindingId, lang: Literal["zh", "en"] = "zh") -> Response:
         """The finding's strongest parameter around it against chainage, with its place."""
         data, found = _report_finding(store, finding_id)
-        return Response(figures.png(figures.evidence_figure(data, found, lang)), media_type="image/png")
+        with figures.DRAWING:
+            image = figures.png(figures.evidence_figure(data, found, lang))
+        return Response(image, media_type="image/png")
+
+    @app.get("/api/findings/{finding_id}/sonar.png", tags=["findings"], response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def sonar_png(finding_id: FindingId, lang: Literal["zh", "en"] = "zh") -> Response:
+        """Side-scan sonar as the boat passed the finding (from the patrol log, when the station has it)."""
+        data, found = _report_finding(store, finding_id)
+        pings = data.sonar(found)
+        if pings is None:
+            raise HTTPException(404, f"no sonar record near finding {finding_id}")
+        with figures.DRAWING:
+            image = figures.png(figures.sonar_figure(*pings, lang))
+        return Response(image, media_type="image/png")
 
     @app.get("/api/findings/{finding_id}/snapshot.jpg", tags=["findings"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}})
@@ -299,9 +313,10 @@ def create_app(store: Store) -> FastAPI:
                         return
                     continue
                 seq = frame.seq
-                yield (f"--{_MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
+                jpeg = await run_in_threadpool(lambda f=frame: f.jpeg)
+                yield (f"--{_MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
                        f"X-Patrol-Time: {frame.t:.2f}\r\nX-Received-Unix: {frame.received_unix:.3f}\r\n\r\n").encode() \
-                    + frame.jpeg + b"\r\n"
+                    + jpeg + b"\r\n"
 
         return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={_MJPEG_BOUNDARY}")
 
@@ -350,12 +365,13 @@ def _existing(store: Store, patrol_id: int) -> None:
         queries.patrol(s, patrol_id)
 
 
-def _interrupted(store: Store) -> None:
+def _interrupted(store: Store, ours: list[int]) -> None:
     """Patrols a previous run of the station was running when it stopped: their worker is gone.
     What they sent is stored; their status says they did not end normally."""
     with store.session() as s:
         for patrol in s.query(models.Patrol).filter(models.Patrol.status.in_(("running", "paused", "returning"))):
-            patrol.status = "interrupted"
+            if patrol.id not in ours:
+                patrol.status = "interrupted"
 
 
 def _valid(load: Any) -> Scenario:

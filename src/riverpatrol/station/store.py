@@ -78,8 +78,10 @@ def upgrade(engine: Engine) -> None:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """WAL so the dashboard reads while a patrol writes; foreign keys so deletes cascade."""
+    """WAL so the dashboard reads while a patrol writes (synchronous=NORMAL: a killed station keeps
+    every commit; only a power cut may lose the last ones); foreign keys so deletes cascade."""
     cursor = connection.cursor()
-    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"):
+    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                   "PRAGMA busy_timeout=10000"):
         cursor.execute(pragma)
     cursor.close()

@@ -1,7 +1,8 @@
 """Live video from the boat's camera: the newest frame of each patrol, stamped, for MJPEG and WebRTC.
 
-Every frame gets an overlay with the patrol time and the wall clock (UTC, milliseconds) at which
-the station received it, so latency to the screen can be read off any viewer.
+Every frame shown gets an overlay with the patrol time and the wall clock (UTC, milliseconds) at
+which the station received it, so latency to the screen can be read off any viewer. Frames are
+stamped when a viewer first asks for them, so patrols nobody watches cost no re-encoding.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -20,12 +21,22 @@ _BAR_PX = 24
 _FONT = ImageFont.load_default(size=17)
 
 
-@dataclass(frozen=True)
+@dataclass
 class StampedFrame:
     seq: int
     t: float
     received_unix: float
-    jpeg: bytes
+    raw: bytes
+    _stamped: bytes | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def jpeg(self) -> bytes:
+        """The frame with its overlay (made once, by whichever viewer asks first)."""
+        with self._lock:
+            if self._stamped is None:
+                self._stamped = stamp(self.raw, self.t, self.received_unix)
+            return self._stamped
 
 
 class VideoFeed:
@@ -38,10 +49,9 @@ class VideoFeed:
 
     def push(self, patrol_id: int, t: float, jpeg: bytes) -> None:
         received = time.time()
-        stamped = stamp(jpeg, t, received)
         with self._lock:
             seq = self._latest[patrol_id].seq + 1 if patrol_id in self._latest else 1
-            self._latest[patrol_id] = StampedFrame(seq, t, received, stamped)
+            self._latest[patrol_id] = StampedFrame(seq, t, received, jpeg)
             waiters = self._waiters.pop(patrol_id, [])
         for loop, ready in waiters:
             try:

@@ -36,7 +36,8 @@ class CameraTrack(VideoStreamTrack):
         stamped = await self._feed.next_frame(self._patrol_id, self._seq, timeout_s=1.0)
         if stamped is not None:
             self._seq = stamped.seq
-            rgb = simplejpeg.decode_jpeg(stamped.jpeg, colorspace="RGB")
+            jpeg = await asyncio.to_thread(lambda: stamped.jpeg)
+            rgb = simplejpeg.decode_jpeg(jpeg, colorspace="RGB")
             self._last = VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         if self._last is None:
             self._last = VideoFrame.from_ndarray(np.zeros((480, 640, 3), np.uint8), format="rgb24")

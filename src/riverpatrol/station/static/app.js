@@ -119,7 +119,7 @@ let chartDirty = false;
 function updateChart(force) {
   chartDirty = chartDirty || force;
 }
-setInterval(() => {
+function drawChart() {
   if (!chartDirty || !state.standards) return;
   chartDirty = false;
   const param = state.param === "class" ? "nh3n" : state.param;
@@ -130,7 +130,8 @@ setInterval(() => {
   chart.options.scales.x.title.text = state.xAxis === "t" ? `${t("time")} (s)` : `${t("chainage")} (m)`;
   chart.options.scales.y.title.text = `${param} (${state.standards.units[param]})`;
   chart.update("none");
-}, 500);
+}
+setInterval(drawChart, 500);  // live batches come many times a second: redraw at most twice
 
 // ---- live feed -------------------------------------------------------------------------------
 function connect(patrolId) {
@@ -282,8 +283,9 @@ async function loadFindings() {
     row.dataset.finding = f.id;
     row.innerHTML = `<td>${f.rank}</td><td>${fmt(f.confidence)}</td>
       <td>${fmt(f.chainage_m, 0)} ± ${fmt(f.uncertainty_m, 1)} m</td><td>${t(f.bank)}</td>
-      <td>${evidenceText(f.evidence)}<br><img class="evidence" src="/api/findings/${f.id}/evidence.png" alt="" loading="lazy"></td>
-      <td><img src="/api/findings/${f.id}/snapshot.jpg" alt="" loading="lazy" onerror="this.remove()"></td>
+      <td>${evidenceText(f.evidence)}<br><img class="evidence" src="/api/findings/${f.id}/evidence.png?lang=${state.lang}" alt="">
+        <img class="evidence" src="/api/findings/${f.id}/sonar.png?lang=${state.lang}" alt="" onerror="this.remove()"></td>
+      <td><img src="/api/findings/${f.id}/snapshot.jpg" alt="" onerror="this.remove()"></td>
       <td class="status status-${f.status}">${t(f.status)}</td>
       <td><button data-action="confirm">${t("confirm")}</button> <button data-action="dismiss">${t("dismiss")}</button></td>`;
     for (const button of row.querySelectorAll("button")) {
@@ -375,6 +377,7 @@ function applyLanguage() {
   loadFindings();
   loadHistory();
   updateChart(true);
+  drawChart();
 }
 
 async function main() {

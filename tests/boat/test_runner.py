@@ -8,10 +8,12 @@ instrument_down/instrument_up, and the sonar, echosounder and camera went on mea
 import asyncio
 
 import numpy as np
+import pytest
 
 from riverpatrol.boat.config import BoatConfig
-from riverpatrol.boat.runner import BoatProcess
+from riverpatrol.boat.runner import BoatError, BoatProcess
 from riverpatrol.patrollog import PatrolLog
+from riverpatrol.scenario import parse_scenario
 
 
 def _config(devices, log, duration_s, config_for):
@@ -62,3 +64,25 @@ def test_a_patrol_of_instruments_survives_an_unplugged_sonde(twin_and_devices, c
         "temperature", "ph", "do", "conductivity", "turbidity"}
     assert frames["width"][0] == 640 and meta["source"] == "riverpatrol boat"
     assert meta["camera"]["width"] == 640 and meta["camera"]["hfov_deg"] == 60.0
+
+
+class _BrokenAutopilot:
+    time = 0.0
+
+    def position(self):
+        raise OSError("the autopilot link's socket is gone")
+
+    def events(self):
+        return []
+
+
+def test_a_failing_job_ends_the_patrol_cleanly_and_says_why(make_scenario, tmp_path):
+    log_path = tmp_path / "patrol.sqlite"
+    config = BoatConfig.model_validate({"patrol": {"river": "r.json", "log": str(log_path)},
+                                        "autopilot": {"url": "udpin:127.0.0.1:14550"}})
+    process = BoatProcess(config, parse_scenario(make_scenario()), autopilot=_BrokenAutopilot())
+    with pytest.raises(BoatError, match="autopilot stopped the patrol: the autopilot link's socket is gone"):
+        asyncio.run(process.run())
+    with PatrolLog(log_path) as log:
+        kinds = list(log.columns("event")["kind"])
+    assert kinds == ["patrol_start", "boat_error", "patrol_end"]

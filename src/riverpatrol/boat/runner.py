@@ -48,6 +48,7 @@ from riverpatrol.scenario import Scenario
 
 _RETRY_S = 1.0  # a device that is down is tried again this often
 _SONAR_DRAIN_S = 0.1
+_SHUTDOWN_S = 10.0  # longest wait for the jobs to stop (the camera thread may be mid-read)
 
 Report = Callable[[str], None]
 
@@ -163,7 +164,8 @@ class BoatProcess:
                 stop.set()
                 for task in (waiter, *tasks):
                     task.cancel()
-                await asyncio.gather(waiter, *tasks, return_exceptions=True)
+                # a driver that swallows its cancellation must not keep the log from closing
+                await asyncio.wait({waiter, *tasks}, timeout=_SHUTDOWN_S)
                 self.event("patrol_end", **({"mission_complete": self._supervisor.completed}
                                             if self._supervisor else {}))
                 self._flush(log)
@@ -212,7 +214,7 @@ class BoatProcess:
         """Call ``poll`` every ``period_s``; a failure is reported once and retried each ``_RETRY_S``."""
         due = self._clock()
         period_s /= self._speedup
-        while True:
+        while not self._stop.is_set():  # as well as cancellation: wait_for may swallow a cancel
             try:
                 await asyncio.wait_for(poll(), budget_s)
             except (InstrumentError, TimeoutError) as exc:
@@ -228,7 +230,7 @@ class BoatProcess:
         supervisor, if any, reacts to them and its own events join the log."""
         autopilot, supervisor, last = self._autopilot, self._supervisor, -math.inf
         assert autopilot is not None
-        while True:
+        while not self._stop.is_set():
             fix = autopilot.position()
             if fix is not None and fix.t > last:
                 last = fix.t
@@ -340,7 +342,7 @@ class BoatProcess:
         self._buffer.frames.append(frame)
 
     async def _flush_every(self, log: PatrolLogWriter, period_s: float) -> None:
-        while True:
+        while not self._stop.is_set():
             await asyncio.sleep(period_s)
             self._flush(log)
 

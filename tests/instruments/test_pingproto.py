@@ -53,6 +53,13 @@ def test_a_truncated_datagram_is_an_error_not_a_wait():
     assert [f.fields["ping_number"] for f in decoder.datagram(_profile(2))] == [2]
 
 
+def test_a_frame_ending_in_b_leaves_nothing_behind():
+    for ping_number in range(600):  # about one checksum in 256 has a high byte of 0x42 ('B')
+        frame = _profile(ping_number)
+        decoder = PingDecoder()
+        assert len(decoder.datagram(frame)) == 1 and decoder.errors == 0, frame[-2:]
+
+
 def test_unknown_message_id_is_counted_and_skipped():
     frame = bytearray(b"BR\x00\x00\x39\x30\x00\x00")  # id 12345, empty payload
     frame += (sum(frame) & 0xFFFF).to_bytes(2, "little")

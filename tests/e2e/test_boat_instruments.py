@@ -27,7 +27,7 @@ from riverpatrol.simulate_mavlink import free_udp_port
 
 pytestmark = pytest.mark.slow
 
-SPEEDUP = 20.0
+SPEEDUP = 10.0
 ALONG_M = 20.0  # the scorer's match distance
 DEVICES = ("sonde", "sonar_port", "sonar_starboard", "echosounder", "camera")
 

@@ -211,19 +211,23 @@ class BoatProcess:
         return jobs
 
     async def _every(self, period_s: float, poll: Callable[[], Any], health: _Health, budget_s: float) -> None:
-        """Call ``poll`` every ``period_s``; a failure is reported once and retried each ``_RETRY_S``."""
-        due = self._clock()
-        period_s /= self._speedup
+        """Call ``poll`` every ``period_s`` of record time (the autopilot's clock, when there is one:
+        a twin that runs slow or stalls is sampled at its own pace, never twice at one instant);
+        a failure is reported once and retried each ``_RETRY_S``. ``budget_s`` is wall time."""
+        due = self.now()
         while not self._stop.is_set():  # as well as cancellation: wait_for may swallow a cancel
+            ahead = due - self.now()
+            if ahead > 0:
+                await asyncio.sleep(min(ahead, period_s) / self._speedup)
+                continue
             try:
                 await asyncio.wait_for(poll(), budget_s)
             except (InstrumentError, TimeoutError) as exc:
                 health.failed(str(exc) or f"{health.name}: no answer within {budget_s:g} s")
-                due = max(due + period_s, self._clock() + _RETRY_S)
+                due = max(due + period_s, self.now() + _RETRY_S)
             else:
                 health.ok()
-                due = max(due + period_s, self._clock())  # a slow poll skips ticks, never bunches them
-            await asyncio.sleep(due - self._clock())
+                due = max(due + period_s, self.now())  # a slow poll skips ticks, never bunches them
 
     async def _follow_autopilot(self, rate_hz: float) -> None:
         """Each new fix and every autopilot event, polled from the autopilot interface; the

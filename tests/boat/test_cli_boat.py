@@ -40,7 +40,11 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
     config.write_text(_toml(sections))
     process = subprocess.Popen(_riverpatrol("boat", "--config", str(config)), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=os.environ)
-    time.sleep(4.0)
+    log_path = tmp_path / "patrol.sqlite"
+    deadline = time.monotonic() + 60
+    while not _has_samples(log_path):  # started, and logging
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
@@ -49,6 +53,13 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
         assert log.count("sonde") > 0 and log.count("sonar") > 0 and log.count("frame") > 0
         kinds = list(log.columns("event")["kind"])
     assert kinds[0] == "patrol_start" and kinds[-1] == "patrol_end"
+
+
+def _has_samples(path):
+    if not path.exists():
+        return False
+    with PatrolLog(path) as log:
+        return log.count("sonde") > 0
 
 
 def test_an_autopilot_that_never_answers_is_named(tmp_path, make_scenario):

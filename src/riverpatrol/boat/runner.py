@@ -1,6 +1,8 @@
-"""The boat-side process: every instrument polled on its own task, one patrol log written.
+"""The boat-side process: the autopilot followed, every instrument polled, one patrol log written.
 
-Each instrument runs at its configured rate on an asyncio task of its own, with its own timeout,
+With an autopilot, each new fix and every autopilot event is logged, and the patrol supervisor
+(if given) drives the mission through it; the patrol ends when the supervisor is done. Each
+instrument runs at its configured rate on an asyncio task of its own, with its own timeout,
 so a dead or slow device delays nobody else; the camera, whose PyAV reads block, runs on a thread.
 Records gather in memory and go into the log through ``PatrolLogWriter`` once per ``flush_s``, one
 transaction each, so a crash loses at most that much.
@@ -14,7 +16,9 @@ What the log shows about instruments:
   so nothing the sonde said is lost and nothing doubtful reaches the statistics;
 - ``protocol_errors`` (instrument, frames) when Ping frames fail their checksum or length: they
   are skipped, the stream goes on;
-- ``depth`` (depth_m, confidence) from the echosounder.
+- ``depth`` (depth_m, confidence) from the echosounder;
+- ``boat_error`` (job, error) when a part of the process fails for good: the patrol ends there,
+  the log is closed cleanly and ``run`` raises ``BoatError``.
 The meta ``camera`` (size, field of view, eye height) is written with the first frame.
 Times are the autopilot's clock when the process has an autopilot, else seconds on the boat's
 monotonic clock since the process started.
@@ -177,7 +181,7 @@ class BoatProcess:
     def _meta(self) -> dict[str, Any]:
         """What analysis needs from a real boat: its river map, hydrology, instruments. No truth."""
         river, config = self.river, self.config
-        sonde: dict[str, Any] = {}
+        sonde: dict[str, Any] = {"rate_hz": river.sensors.sonde.rate_hz, "params": {}}
         if config.sonde is not None:
             mapped = _map_parameters(config.sonde.register_map())
             known = river.sensors.sonde.params

@@ -228,3 +228,31 @@ def serve_twin(make_scenario: Callable[..., dict[str, Any]]) -> Iterator[Callabl
     for served in running:
         served.stop.set()
         served.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def short_scenario() -> dict[str, Any]:
+    """A 400 m straight reach with one outfall on the left bank: a patrol of a minute or two."""
+    def east(metres: float) -> list[float]:
+        return [121.38 + metres / (111_320.0 * math.cos(math.radians(28.37))), 28.37]
+
+    return {
+        "schema": "riverpatrol.scenario/1",
+        "name": "short-reach",
+        "river": {"centerline": [east(0.0), east(400.0)], "width_m": 20.0, "depth_m": 2.0, "velocity_mps": 0.25,
+                  "transverse_dispersion_m2ps": 0.05},
+        "outfalls": [{"id": "p1", "chainage_m": 150.0, "bank": "left", "flow_m3ps": 0.02,
+                      "excess": {"conductivity": 800.0, "nh3n": 8.0, "cod": 60.0}}],
+        "boat": {"home": east(10.0)},
+        "mission": {"pattern": "outfall-survey"},
+    }
+
+
+@pytest.fixture(scope="session")
+def patrol_log(tmp_path_factory: pytest.TempPathFactory, short_scenario: dict[str, Any]) -> Path:
+    """The short reach patrolled in the twin (keyframes every 2 s): a patrol log to read back."""
+    from riverpatrol.scenario import parse_scenario
+    from riverpatrol.simulate import simulate
+
+    out = tmp_path_factory.mktemp("patrol")
+    return simulate(parse_scenario(short_scenario), out, keyframe_s=2.0).log_path

@@ -42,6 +42,10 @@ def test_mavlink_patrol_matches_the_direct_one(tmp_path: Path, make_scenario: Ca
     with PatrolLog(over.log_path) as log:
         kinds = [e.kind for e in log.records("event")]
     assert kinds[0] == "patrol_start" and kinds[-1] == "patrol_end" and "mission_complete" in kinds
+    with PatrolLog(over.log_path) as log:
+        stats = next(e.detail for e in log.records("event") if e.kind == "link_stats")
+    # GLOBAL_POSITION_INT alone comes at the 5 Hz the logged GNSS fixes have; the other streams on top
+    assert stats["received"] > over.counts["position"] and stats["bad"] == 0
     with PatrolLog(direct.log_path) as log:
         direct_reached = sum(e.kind == "waypoint_reached" for e in log.records("event"))
     assert kinds.count("waypoint_reached") == direct_reached

@@ -51,7 +51,7 @@ def _scenario(path: Path) -> Scenario:
 
 
 def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None, overwrite: bool,
-         max_log_mb: float | None = None, via: str = "direct") -> SimulationResult:
+         max_log_mb: float | None = None, via: str = "direct", investigate: bool = True) -> SimulationResult:
     from riverpatrol.simulate import simulate
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"), TimeElapsedColumn())
@@ -66,7 +66,8 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
                 result = _run_over_mavlink(scenario, out, speedup, keyframe_s, overwrite, tick)
             else:
                 result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
-                                  max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6), progress=tick)
+                                  max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6),
+                                  investigate=investigate, progress=tick)
         except FileExistsError as exc:
             _fail(f"{exc} (pass --overwrite to replace it)")
         except PatrolLogError as exc:
@@ -77,15 +78,12 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
 
 def _run_over_mavlink(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None,
                       overwrite: bool, tick: Any) -> SimulationResult:
-    from riverpatrol.simulate import LOG_NAME, TRUTH_NAME
     from riverpatrol.simulate_mavlink import DEFAULT_SPEEDUP, TwinServeFailed, simulate_over_mavlink
     from riverpatrol.vehicle.autopilot import AutopilotError
 
-    if overwrite:
-        for name in (LOG_NAME, f"{LOG_NAME}-wal", f"{LOG_NAME}-shm", TRUTH_NAME):
-            (out / name).unlink(missing_ok=True)
     try:
-        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s, progress=tick)
+        return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s,
+                                     overwrite=overwrite, progress=tick)
     except (AutopilotError, TwinServeFailed) as exc:
         _fail(f"the patrol over MAVLink stopped: {exc}; what was recorded until then is in {out}", code=1)
 
@@ -117,6 +115,7 @@ def simulate(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing log in OUT.")] = False,
     max_log_mb: Annotated[float | None, typer.Option("--max-log-mb", min=0.1, help="Cap the log's size, as a small SD card would.")] = None,
     via: Annotated[str, typer.Option("--via", help="direct (in-process) or mavlink (twin serve in a child process, UDP loopback; default speedup 50).")] = "direct",
+    investigate: Annotated[bool, typer.Option("--investigate/--no-investigate", help="Let the supervisor go back to look at anomalies the live analysis raises (direct only).")] = True,
 ) -> None:
     """Run a scenario's patrol in the twin, writing the patrol log and the twin's truth."""
     if fast and speedup is not None:
@@ -125,7 +124,7 @@ def simulate(
         _fail(f"--via: expected direct or mavlink, got {via!r}")
     if via == "mavlink" and (fast or max_log_mb is not None):
         _fail("--via mavlink runs paced (--speedup) and takes no --fast or --max-log-mb")
-    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb, via)
+    result = _run(_scenario(scenario), out, speedup, keyframe_interval, overwrite, max_log_mb, via, investigate)
     _summary(result)
 
 
@@ -254,6 +253,75 @@ def demo(
     _findings_table(_analyse(result.log_path, out / "analysis"))
 
 
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="A finished patrol log (patrol.sqlite) or the directory holding it.")],
+    name: Annotated[str | None, typer.Option("--name", help="The patrol's name in the station (default: the directory's).")] = None,
+) -> None:
+    """Import a finished patrol log into the station's store, with its analysis."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse, resolve_log
+    from riverpatrol.station.ingest import import_log
+    from riverpatrol.station.store import Store, StoreError
+
+    log_path = resolve_log(source)
+    try:
+        store = Store()
+        patrol_id = import_log(store, log_path, name=name)
+    except (PatrolLogError, NothingToAnalyse, StoreError) as exc:
+        _fail(str(exc))
+    console.print(f"imported {log_path} as patrol {patrol_id} into {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the station: API (docs at /docs), live feed, video and the dashboard at http://HOST:PORT/."""
+    import uvicorn
+
+    from riverpatrol.station.server import create_app
+    from riverpatrol.station.store import Store, StoreError
+
+    try:
+        store = Store()
+    except StoreError as exc:
+        _fail(str(exc))
+    console.print(f"station on http://{host}:{port}/ (API docs /docs), store {store.engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+
+
+@app.command()
+def report(
+    source: Annotated[str, typer.Argument(help="A patrol directory (with patrol.sqlite), a patrol log, or a patrol id in the station's store.")],
+    out: Annotated[Path, typer.Option("--out", help="The report to write: FILE.pdf or FILE.html.")],
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+) -> None:
+    """Write a patrol report: map, GB 3838 class per segment, parameter plots, findings with evidence."""
+    from riverpatrol.analysis.pipeline import NothingToAnalyse
+    from riverpatrol.report import from_directory, from_store, write_report
+
+    if lang not in ("zh", "en"):
+        _fail(f"--lang: {lang!r} is not zh or en")
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        _fail(f"--out: {out} must end in .pdf or .html")
+    try:
+        if source.isdigit() and not Path(source).exists():
+            from riverpatrol.station.queries import NotFound
+            from riverpatrol.station.store import Store, StoreError
+
+            try:
+                data = from_store(Store(), int(source))
+            except (NotFound, StoreError) as exc:
+                _fail(str(exc))
+        else:
+            data = from_directory(Path(source))
+        write_report(data, out, lang)  # type: ignore[arg-type]
+    except (PatrolLogError, NothingToAnalyse) as exc:
+        _fail(str(exc))
+    console.print(f"report: {out}")
+
+
 @app.command()
 def boat(
     config: Annotated[Path, typer.Option("--config", help="Boat config (TOML): river file, log, autopilot, instruments.")],
@@ -360,8 +428,6 @@ def twin_serve(
     from riverpatrol.vehicle.link import LinkError, signing_key
 
     sc = _scenario(scenario)
-    if out is not None and (out / "patrol.sqlite").exists():
-        _fail(f"{out / 'patrol.sqlite'} already exists; choose another --out")
     ports = _instrument_ports(instrument_ports, sonde_map) if instruments else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -372,6 +438,10 @@ def twin_serve(
                        instruments=ports, announce=lambda name, at: errors.print(f"twin serve: {name} {at}", soft_wrap=True))
     except LinkError as exc:
         _fail(f"--mavlink: {exc}")
+    except FileExistsError as exc:
+        _fail(f"{exc} (choose another --out)")
+    except PatrolLogError as exc:
+        _fail(f"twin serve stopped: {exc}", code=1)
     except OSError as exc:
         _fail(f"--instrument-ports: cannot serve the instruments: {exc}")
     finally:

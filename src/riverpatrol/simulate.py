@@ -61,6 +61,17 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def prepare_outputs(out_dir: Path, overwrite: bool) -> tuple[Path, Path]:
+    """The log and truth paths in ``out_dir`` (created); with ``overwrite`` an earlier patrol's
+    log, its SQLite sidecars and its truth are deleted first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
+    if overwrite:
+        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
+            path.unlink(missing_ok=True)
+    return log_path, truth_path
+
+
 def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
     """The log's metadata for a patrol in the twin: the boat's map and instruments, its camera."""
     meta = log_metadata(twin.scenario)
@@ -104,17 +115,16 @@ def simulate(
     max_log_bytes: int | None = None,
     investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
+    control: Callable[[DirectAutopilot], bool] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
 
     With ``investigate`` the supervisor may send the boat back to look at an anomaly the live
-    analyser raises; without it the patrol runs the planned route only.
+    analyser raises; without it the patrol runs the planned route only. ``control`` is called
+    between blocks with the boat's autopilot, so an operator can command it (HOLD, RTL ...) from
+    another thread; it returns True to end the patrol there.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
-    if overwrite:
-        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
-            path.unlink(missing_ok=True)
+    log_path, truth_path = prepare_outputs(out_dir, overwrite)
     started = time.perf_counter()
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
@@ -140,7 +150,7 @@ def simulate(
             counts["event"] += len(events)
             if progress:
                 progress(twin.time, expected_s)
-            if supervisor.done:
+            if supervisor.done or (control is not None and control(pilot)):
                 break
             if not fast:
                 _pace(started, twin.time, speedup)

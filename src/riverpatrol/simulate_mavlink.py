@@ -23,12 +23,11 @@ from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import (
     FAST_KEYFRAME_S,
-    LOG_NAME,
-    TRUTH_NAME,
     SimulationResult,
     expected_duration_s,
     local_fix,
     patrol_supervisor,
+    prepare_outputs,
 )
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 
@@ -54,11 +53,11 @@ def simulate_over_mavlink(
     *,
     speedup: float = DEFAULT_SPEEDUP,
     keyframe_s: float | None = None,
+    overwrite: bool = False,
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
     """Run the scenario's mission over MAVLink; the child's twin is paced at ``speedup``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
+    log_path, truth_path = prepare_outputs(out_dir, overwrite)
     if log_path.exists():
         raise FileExistsError(f"patrol log {log_path} already exists")
     started = time.perf_counter()
@@ -90,6 +89,8 @@ def simulate_over_mavlink(
                     log.events([(e.t, e.kind, e.detail) for e in events])
                     if progress:
                         progress(pilot.time, expected_s)
+                log.event(pilot.time, "link_stats", received=pilot.received, bad=pilot.bad_packets,
+                          foreign=pilot.foreign_packets)
                 log.event(pilot.time, "patrol_end", mission_complete=supervisor.completed)
         finally:
             if child.poll() is None:

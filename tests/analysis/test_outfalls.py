@@ -137,6 +137,6 @@ def test_a_river_without_outfalls_gives_no_findings(tmp_path: Path) -> None:
 
 
 def test_analysis_never_reaches_for_the_twin_or_its_truth() -> None:
-    for module in Path(analysis.__file__).parent.glob("*.py"):
+    for module in Path(analysis.__file__).parent.rglob("*.py"):
         text = module.read_text(encoding="utf-8")
         assert not re.search(r"riverpatrol\.twin|from \.\.twin|truth\.json|load_scenario|parse_scenario", text), module

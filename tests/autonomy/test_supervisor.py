@@ -141,7 +141,7 @@ def test_no_progress_skips_the_unreachable_waypoint(river) -> None:  # type: ign
 
 
 @pytest.mark.parametrize(("action", "phase", "mode"), [
-    ("continue", Phase.SURVEY, Mode.AUTO), ("hold", Phase.HOLD, Mode.HOLD), ("return", Phase.RETURN, Mode.AUTO)])
+    ("continue", Phase.SURVEY, Mode.AUTO), ("hold", Phase.HOLD, Mode.LOITER), ("return", Phase.RETURN, Mode.AUTO)])
 def test_station_link_loss_acts_as_configured(river, action: str, phase: Phase, mode: Mode) -> None:  # type: ignore[no-untyped-def]
     sup, pilot = _supervisor(river, station_link_action=action, station_link_timeout_s=30.0)
     here = _survey(sup, pilot, river)
@@ -160,17 +160,22 @@ def test_autopilot_link_loss_holds_then_resumes(river) -> None:  # type: ignore[
     sup.update(40.0, here, [], links=LinkState(autopilot=False))
     assert sup.phase is Phase.HOLD and pilot.modes[-1] is Mode.AUTO  # nothing can be sent while it is down
     sup.update(45.0, here, [])
-    assert pilot.mode is Mode.HOLD and sup.phase is Phase.HOLD
+    assert pilot.mode is Mode.LOITER and sup.phase is Phase.HOLD
     events = sup.update(56.0, here, [])
     assert ("phase", "survey") in _kinds(events) and pilot.mode is Mode.AUTO
 
 
-def test_geofence_breach_holds(river) -> None:  # type: ignore[no-untyped-def]
-    sup, pilot = _supervisor(river)
+def test_geofence_breach_holds_then_goes_home_if_nobody_takes_over(river) -> None:  # type: ignore[no-untyped-def]
+    sup, pilot = _supervisor(river, hold_s=300.0)
     _survey(sup, pilot, river)
+    half = float(river.width_at(400.0)) / 2
+    assert sup.update(50.0, _at(river, 400.0, -(half + 3.0)), []) == []  # a stray fix 3 m past the bank
     events = sup.update(60.0, _at(river, 400.0, 60.0), [])
     assert ("failsafe", "geofence breach") in _kinds(events)
-    assert sup.phase is Phase.HOLD and pilot.mode is Mode.HOLD
+    assert sup.phase is Phase.HOLD and pilot.mode is Mode.LOITER  # a boat in HOLD drifts; LOITER holds
+    assert sup.update(300.0, _at(river, 400.0, 0.0), []) == []
+    events = sup.update(361.0, _at(river, 400.0, 0.0), [])
+    assert ("failsafe", "held with no operator") in _kinds(events) and sup.phase is Phase.RETURN
 
 
 def _signal(river, s: float, bank: str = "right") -> AnomalySignal:  # type: ignore[no-untyped-def]
@@ -188,7 +193,7 @@ def test_investigation_goes_back_past_the_onset_sweeps_and_resumes(river) -> Non
     x, y = river.local.to_xy(points[:, 0], points[:, 1])
     s, n = river.to_river(x, y)
     assert river.in_water(x, y).all()
-    end = sup._investigation.end_seq  # type: ignore[union-attr]
+    end = sup._investigation.last + 2  # type: ignore[union-attr]  # its mission seq
     detour_s, detour_n = s[: end - 1], n[: end - 1]
     assert detour_s.min() <= 350.0 - 50.0 and detour_s.max() >= 350.0 + 50.0  # past the onset, both ways
     assert detour_n.min() < -5.0 and detour_n.max() > 5.0  # across the plume
@@ -216,3 +221,23 @@ def test_investigation_that_does_not_fit_is_skipped_with_a_reason(river) -> None
     here = _survey(sup, pilot, river)
     events = sup.update(300.0, here, [], [_signal(river, 350.0)])
     assert [e.kind for e in events] == ["investigation_skipped"] and sup.phase is Phase.SURVEY
+
+
+def test_resume_at_a_later_waypoint_keeps_the_survey_and_tells_the_follower(river) -> None:  # type: ignore[no-untyped-def]
+    sup, pilot = _supervisor(river)
+    here = _survey(sup, pilot, river)
+    told: list[np.ndarray] = []
+    sup.on_mission = told.append
+    sup.update(300.0, here, [], [_signal(river, 350.0)])
+    detour_last = sup._investigation.last  # type: ignore[union-attr]
+    before = sup.mission
+    pilot.mode = Mode.GUIDED  # an avoidance detour took the boat round the end of the investigation
+    sup.resume_at(400.0, detour_last + 3, "detour done")
+    assert pilot.mode is Mode.AUTO and sup.phase is Phase.SURVEY
+    np.testing.assert_array_equal(sup.mission, before[detour_last + 3:])
+    assert len(told) == 2 and told[-1] is sup.mission
+    events = sup.update(410.0, here, [])
+    assert ("resume", "detour done") in _kinds(events) and ("phase", "survey") in _kinds(events)
+    pilot.mode = Mode.GUIDED
+    sup.resume_at(420.0, sup.current, "detour done")  # the same waypoint: AUTO resumes it, no upload
+    assert pilot.mode is Mode.AUTO and len(told) == 2

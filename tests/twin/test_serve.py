@@ -52,3 +52,14 @@ def test_cli_refuses_an_unknown_via(tmp_path: Path, make_scenario: Callable[...,
     result = RUNNER.invoke(app, ["simulate", str(scenario), "--out", str(tmp_path / "o"), "--via", "telepathy"])
     assert result.exit_code == 2 and "--via" in result.output
     assert not (tmp_path / "o" / "patrol.sqlite").exists()
+
+
+def test_cli_never_extends_an_existing_log(tmp_path: Path, make_scenario: Callable[..., dict[str, Any]]) -> None:
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps(make_scenario()))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "patrol.sqlite").write_bytes(b"an earlier patrol")
+    result = RUNNER.invoke(app, ["twin", "serve", str(scenario), "--mavlink", "udpout:127.0.0.1:9",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (tmp_path / "out" / "patrol.sqlite").read_bytes() == b"an earlier patrol"

@@ -3,16 +3,24 @@ link health, bad input on the boat side, signing."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from shapely.geometry import LineString, Point
+from typer.testing import CliRunner
 
+from riverpatrol.cli import app
+from riverpatrol.interop.qgc_plan import Plan, read_plan, write_plan
+from riverpatrol.simulate_mavlink import free_udp_port
 from riverpatrol.vehicle.autopilot import Autopilot, AutopilotError
-from riverpatrol.vehicle.link import signing_key
+from riverpatrol.vehicle.link import LinkError, signing_key
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
@@ -141,8 +149,108 @@ def test_signed_link(serve_twin: Callable[..., Any]) -> None:
 
 
 def test_bad_urls_are_named() -> None:
-    from riverpatrol.vehicle.link import LinkError
-
     with pytest.raises(LinkError, match="unknown link"):
         MavlinkAutopilot("carrier-pigeon:1")
 
+
+
+class _Radio:
+    """A UDP relay between the twin and the client that can be cut, as a telemetry radio fades."""
+
+    def __init__(self, client_port: int) -> None:
+        self.vehicle_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.vehicle_side.bind(("127.0.0.1", 0))
+        self.port = self.vehicle_side.getsockname()[1]
+        self.client_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.client_side.bind(("127.0.0.1", 0))
+        self.client = ("127.0.0.1", client_port)
+        self.up = True
+        self._vehicle: tuple[str, int] | None = None
+        self._running = True
+        self._threads = [threading.Thread(target=self._pump, args=(True,), daemon=True),
+                         threading.Thread(target=self._pump, args=(False,), daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, downlink: bool) -> None:
+        source = self.vehicle_side if downlink else self.client_side
+        source.settimeout(0.1)
+        while self._running:
+            try:
+                data, sender = source.recvfrom(65536)
+            except TimeoutError:
+                continue
+            if downlink:
+                self._vehicle = sender
+            if not self.up:
+                continue
+            if downlink:
+                self.client_side.sendto(data, self.client)
+            elif self._vehicle is not None:
+                self.vehicle_side.sendto(data, self._vehicle)
+
+    def close(self) -> None:
+        self._running = False
+        for thread in self._threads:
+            thread.join()
+        self.vehicle_side.close()
+        self.client_side.close()
+
+
+def test_link_loss_mid_mission_failsafe_then_resume(serve_twin: Callable[..., Any]) -> None:
+    client_port = free_udp_port()
+    radio = _Radio(client_port)
+    served = serve_twin(speedup=5.0, port=radio.port)
+    try:
+        with MavlinkAutopilot(f"udpin:127.0.0.1:{client_port}") as pilot:
+            pilot.wait_heartbeat()
+            pilot.set_param("FS_GCS_ENABLE", 1.0)
+            pilot.set_param("FS_GCS_TIMEOUT", 2.0)
+            pilot.upload_mission(_square(pilot, 40))
+            pilot.arm()
+            pilot.start_mission()
+            _until(pilot, "waypoint_reached")
+            radio.up = False
+            _until(pilot, "link_lost", timeout=20.0)
+            radio.up = True
+            events = _until(pilot, "link_recovered", timeout=20.0)
+            events += [] if pilot.mode is Mode.HOLD else _until(pilot, "mode", timeout=5.0)
+            assert pilot.mode is Mode.HOLD  # the twin's GCS failsafe held the boat while we were away
+            seq = pilot.mission_seq
+            pilot.set_mode(Mode.AUTO)  # resume where it stopped
+            _until(pilot, "waypoint_reached")
+            assert pilot.mission_seq >= seq and pilot.position() is not None
+    finally:
+        served.finish()
+        radio.close()
+
+
+def test_a_stream_the_autopilot_cannot_send_is_an_event(serve_twin: Callable[..., Any]) -> None:
+    served = serve_twin(speedup=10.0)
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{served.port}", streams_hz={60000: 1.0}) as pilot:
+        pilot.wait_heartbeat()
+        refused = [e for e in pilot.events() if e.kind == "stream_refused"]
+        assert refused and "MAV_RESULT_FAILED" in refused[0].detail["reason"]
+
+
+def test_a_qgroundcontrol_plan_round_trips_through_the_autopilot(
+        pilot: MavlinkAutopilot, tmp_path: Path, make_scenario: Callable[..., dict[str, Any]]) -> None:
+    """riverpatrol plan's .plan file in, mission and geofence uploaded, downloaded, written out again."""
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(make_scenario()))
+    made = CliRunner().invoke(app, ["plan", str(scenario), "--out", str(tmp_path / "in.plan")])
+    assert made.exit_code == 0, made.output
+    plan = read_plan(tmp_path / "in.plan")
+    pilot.upload_mission(plan.items)
+    pilot.upload_fence(plan.fences)
+    back = Plan(plan.home, pilot.download_mission(), pilot.download_fence(), plan.cruise_speed_mps)
+    write_plan(tmp_path / "out.plan", back)
+    again = read_plan(tmp_path / "out.plan")
+    assert len(again.items) == len(plan.items) and again.items == back.items
+    assert all(abs(a.lat - b.lat) < 1e-7 and abs(a.lon - b.lon) < 1e-7 for a, b in zip(again.items, plan.items))
+    assert len(again.fences) == len(plan.fences) == 1 and again.fences[0].inclusion
+    original = LineString(plan.fences[0].ring)
+    metres = 111_320.0
+    assert 4 <= len(again.fences[0].ring) <= 100 < len(plan.fences[0].ring)  # simplified to fit the autopilot
+    assert all(original.distance(Point(p)) * metres < 0.01 for p in again.fences[0].ring)  # its vertices, kept
+    assert original.hausdorff_distance(LineString(again.fences[0].ring + again.fences[0].ring[:1])) * metres < 1.5

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from riverpatrol.interop.qgc_plan import Fence
 from riverpatrol.vehicle.link import mavlink
-from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, check_other, decode, encode
+from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, check_other, decode, encode, fence_items, fences_from_items
 from riverpatrol.vehicle.mission import MavCmd, MissionItem
 
 
@@ -39,3 +40,13 @@ def test_fence_and_rally_take_only_their_own_commands() -> None:
     assert check_other(vertex, mavlink.MAV_MISSION_TYPE_FENCE) == vertex
     with pytest.raises(BadItem, match="not a rally item"):
         check_other(vertex, mavlink.MAV_MISSION_TYPE_RALLY)
+
+
+def test_fence_polygons_go_as_vertices_and_come_back() -> None:
+    square = [[121.38, 28.37], [121.381, 28.37], [121.381, 28.371], [121.38, 28.371], [121.38, 28.37]]
+    dense = [[121.38 + 0.001 * i / 50, 28.37] for i in range(50)] + square[1:]  # a straight side of 50 points
+    items = fence_items([Fence(dense), Fence(square, inclusion=False)])
+    assert [w.param1 for w in items] == [4.0] * 8  # simplified, not closed twice
+    back = fences_from_items(items)
+    assert [f.inclusion for f in back] == [True, False]
+    assert back[1].ring == [[round(a, 7), round(b, 7)] for a, b in square[:-1]]

@@ -14,9 +14,9 @@ not in calls.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -58,6 +58,8 @@ class SupervisorConfig:
     station_link_action: LinkAction = "continue"
     station_link_timeout_s: float = 30.0
     geofence_action: Literal["hold", "return"] = "hold"
+    fence_margin_m: float = 5.0  # out of the water by more than this: GNSS fixes stray a few metres
+    hold_s: float = 300.0  # a failsafe hold with nobody taking over ends in a return home
     no_progress_s: float = 90.0
     progress_m: float = 5.0
     investigate: bool = True
@@ -80,7 +82,7 @@ class _Progress:
 @dataclass
 class _Investigation:
     started_s: float
-    end_seq: int  # the mission seq at which the survey resumes
+    last: int  # index in the mission of the investigation's last waypoint; the survey follows it
     onset_s: float
 
 
@@ -100,7 +102,8 @@ class Supervisor:
         self.pilot, self.river, self.home, self.route, self.config = pilot, river, home, route, config
         self.phase = Phase.PREFLIGHT
         self._mission = route  # the waypoints of the mission the autopilot holds, home not included
-        self._survey_end_seq = _FIRST_WAYPOINT_SEQ + len(route) - 1
+        self._survey_last = len(route) - 1  # index in the mission of the survey's last waypoint
+        self.on_mission: Callable[[NDArray[np.float64]], None] | None = None  # told each new mission
         self._progress = _Progress()
         self._investigation: _Investigation | None = None
         self._looked_at: list[float] = []  # chainages investigated
@@ -111,6 +114,7 @@ class Supervisor:
         self._fix: tuple[float, float] | None = None
         self._completed = False
         self._waiting_since: float | None = None  # for a first GNSS fix
+        self._held_since = math.inf
         self._events: list[MissionEvent] = []
 
     # ---- entry points ------------------------------------------------------------------------
@@ -133,6 +137,7 @@ class Supervisor:
                 self._check_endurance(now, fix)
                 self._check_progress(now, fix)
             self._check_station_link(now, links.station)
+            self._check_hold(now, fix)
             self._check_investigation_budget(now)
             if self.phase is Phase.SURVEY:
                 for signal in signals:
@@ -185,17 +190,45 @@ class Supervisor:
         return problems
 
     # ---- the mission ---------------------------------------------------------------------------
+    @property
+    def mission(self) -> NDArray[np.float64]:
+        """The waypoints (local metres) of the mission the autopilot holds; home (RTL) follows."""
+        return self._mission
+
+    @property
+    def current(self) -> int:
+        """Index in ``mission`` of the waypoint the autopilot is heading for."""
+        return max(0, self.pilot.mission_seq - _FIRST_WAYPOINT_SEQ)
+
+    def resume_at(self, now: float, first: int, reason: str) -> None:
+        """Go on in AUTO from the mission's waypoint ``first`` (one the boat has come round to by
+        other means, as after an avoidance detour), keeping the survey's and any investigation's ends."""
+        if first == self.current and self.pilot.mode is not Mode.AUTO:
+            self.pilot.set_mode(Mode.AUTO)
+            return
+        self._emit(now, "resume", at=first, reason=reason)
+        self._continue_from(now, first)
+
+    def _continue_from(self, now: float, first: int) -> None:
+        inv = self._investigation
+        if inv is not None:
+            if first > inv.last:
+                self._end_investigation(now, "investigation route passed")
+            else:
+                inv.last -= first
+        self._upload(now, self._mission[first:], self._survey_last - first + 1)
+        self.pilot.set_mode(Mode.AUTO)
+        if self.phase is Phase.SURVEY and self._survey_last < 0:
+            self._enter(now, Phase.RETURN, "survey complete")
+
     def _upload(self, now: float, points: NDArray[np.float64], survey_points: int) -> None:
         """Run ``points`` then home; the survey proper ends at the ``survey_points``-th of them."""
         self._mission = points
-        self._survey_end_seq = _FIRST_WAYPOINT_SEQ + survey_points - 1
+        self._survey_last = survey_points - 1
         self.pilot.upload_mission(mission_items(self.river, points, self.config.cruise_mps))
         self._progress = _Progress(now, self._progress.x, self._progress.y)
-
-    def _remaining(self) -> NDArray[np.float64]:
-        """The mission's waypoints from the one being run on."""
-        first = max(0, self.pilot.mission_seq - _FIRST_WAYPOINT_SEQ)
-        return self._mission[first:]
+        if self.on_mission is not None:
+            self.on_mission(points)
 
     def _replan(self, now: float, points: NDArray[np.float64], survey_points: int) -> None:
         self._upload(now, points, survey_points)
@@ -207,9 +240,10 @@ class Supervisor:
             seq = int(event.detail.get("seq", 0))
             if self.phase is Phase.TRANSIT and seq >= _FIRST_WAYPOINT_SEQ:
                 self._enter(now, Phase.SURVEY, "first survey waypoint reached")
-            if self._investigation is not None and seq >= self._investigation.end_seq:
+            index = seq - _FIRST_WAYPOINT_SEQ
+            if self._investigation is not None and index >= self._investigation.last:
                 self._end_investigation(now, "investigation route flown")
-            if self.phase is Phase.SURVEY and seq >= self._survey_end_seq:
+            if self.phase is Phase.SURVEY and index >= self._survey_last:
                 self._enter(now, Phase.RETURN, "survey complete")
         elif event.kind == "mission_complete":
             self._completed = True
@@ -238,7 +272,10 @@ class Supervisor:
         self._enter(now, Phase.RETURN, reason)
 
     def _check_fence(self, now: float, fix: tuple[float, float]) -> None:
-        if self.phase is Phase.HOLD or self.river.in_water(*np.array([fix]).T)[0]:
+        """Out of the mapped water by more than a GNSS fix strays: one noisy fix near the bank is no breach."""
+        if self.phase is Phase.HOLD:
+            return
+        if self.river.bank_clearance(*np.array([fix]).T)[0] >= -self.config.fence_margin_m:
             return
         if self.config.geofence_action == "return" and self.phase is not Phase.RETURN:
             self._go_home(now, fix, "geofence breach")
@@ -253,16 +290,11 @@ class Supervisor:
             return
         if self.pilot.mode is not Mode.AUTO or now - p.t < self.config.no_progress_s:
             return
-        remaining = self._remaining()
-        if len(remaining) < 2 or self.phase in (Phase.HOLD, Phase.RETURN):
+        if self.current + 1 >= len(self._mission) or self.phase in (Phase.HOLD, Phase.RETURN):
             return
-        skipped = self.pilot.mission_seq
-        survey_left = max(0, self._survey_end_seq - skipped)
-        self._emit(now, "failsafe", reason="no progress", seconds=round(now - p.t), skipped_seq=skipped,
+        self._emit(now, "failsafe", reason="no progress", seconds=round(now - p.t), skipped=self.current,
                    action="re-plan from the next waypoint")
-        self._replan(now, remaining[1:], survey_left)
-        if self._investigation is not None:
-            self._investigation.end_seq -= skipped - _FIRST_WAYPOINT_SEQ + 1
+        self._continue_from(now, self.current + 1)
         self._progress = _Progress(now, *fix)
 
     def _check_station_link(self, now: float, up: bool) -> None:
@@ -297,7 +329,7 @@ class Supervisor:
             return True
         if self._link_back_at is None:
             self._link_back_at = now
-            self.pilot.set_mode(Mode.HOLD)
+            self.pilot.set_mode(Mode.LOITER)
             self._emit(now, "autopilot_link", state="recovered", action="hold")
         if now - self._link_back_at < self.config.resume_after_s:
             return False
@@ -310,9 +342,16 @@ class Supervisor:
         if self.phase is Phase.HOLD:
             return
         self._held_phase = None  # an operator decides what next
-        self.pilot.set_mode(Mode.HOLD)
+        self._held_since = now
+        self.pilot.set_mode(Mode.LOITER)
         self._emit(now, "failsafe", reason=reason, action="hold")
         self._enter(now, Phase.HOLD, reason)
+
+    def _check_hold(self, now: float, fix: tuple[float, float] | None) -> None:
+        """Held by a failsafe and nobody has taken over for a while: home by water."""
+        if self.phase is Phase.HOLD and self._held_phase is None and fix is not None \
+                and now - self._held_since >= self.config.hold_s:
+            self._go_home(now, fix, "held with no operator", held_s=round(now - self._held_since))
 
     # ---- dynamic patrol ------------------------------------------------------------------------
     def _consider(self, now: float, signal: AnomalySignal, fix: tuple[float, float] | None) -> None:
@@ -332,11 +371,10 @@ class Supervisor:
             self._emit(now, "investigation_skipped", chainage_m=round(signal.chainage_m, 1), bank=signal.bank,
                        reason=f"needs {detour_s:.0f} s (budget {c.investigation_budget_s:.0f} s or endurance)")
             return
-        remaining = self._remaining()
-        survey_left = max(0, self._survey_end_seq - self.pilot.mission_seq + 1)
-        self._replan(now, np.concatenate([detour, remaining]), len(detour) + survey_left)
+        first = self.current
+        self._replan(now, np.concatenate([detour, self._mission[first:]]), len(detour) + self._survey_last - first + 1)
         self._looked_at.append(signal.chainage_m)
-        self._investigation = _Investigation(now, _FIRST_WAYPOINT_SEQ + len(detour) - 1, signal.chainage_m)
+        self._investigation = _Investigation(now, len(detour) - 1, signal.chainage_m)
         self._enter(now, Phase.INVESTIGATE, "anomaly signal", chainage_m=round(signal.chainage_m, 1),
                     bank=signal.bank, score=round(signal.score, 1),
                     parameters={k: round(v, 1) for k, v in signal.z.items() if v > 0}, detour_s=round(detour_s))
@@ -346,9 +384,8 @@ class Supervisor:
         inv = self._investigation
         if inv is None or now - inv.started_s <= 1.5 * self.config.investigation_budget_s:
             return
-        remaining = self._mission[inv.end_seq - _FIRST_WAYPOINT_SEQ + 1:]
-        self._replan(now, remaining, max(0, self._survey_end_seq - inv.end_seq))
         self._end_investigation(now, "over its time budget")
+        self._continue_from(now, inv.last + 1)
 
     def _end_investigation(self, now: float, reason: str) -> None:
         self._investigation = None

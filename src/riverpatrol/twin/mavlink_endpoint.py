@@ -28,6 +28,7 @@ MISSION_CAPACITY = 1000  # items after home, as a board with a 16 kB mission sto
 OTHER_CAPACITY = 100  # fence vertices, rally points
 TRANSFER_RETRY_S = 1.5  # re-request an item not received within this
 TRANSFER_GIVE_UP_S = 8.0  # ArduPilot's upload timeout
+MAX_MESSAGES_PER_POLL = 2000
 TRANSFER_BURST_S = 0.05  # wall time one poll may spend serving an upload
 TRANSFER_WAIT_S = 0.005  # for the next item of an upload in progress
 BOOT_VERSION = (4 << 24) | (6 << 16) | (0 << 8) | 255  # reported as Rover 4.6.0 official
@@ -73,9 +74,8 @@ class _Transfer:
     mission_type: int
     count: int
     items: list[WireItem] = field(default_factory=list)
-    as_int: bool = True
-    last_heard: float = 0.0
-    started: float = 0.0
+    last_heard: float = 0.0  # wall clock of the last item (or the count)
+    asked: float = 0.0  # wall clock of the last request
 
 
 @dataclass
@@ -147,8 +147,11 @@ class RoverEndpoint:
             for msg in drain(self._conn):
                 handled += 1
                 self.handle(msg)
+                if handled >= MAX_MESSAGES_PER_POLL:  # a flood must not stop the twin's clock
+                    break
             # A mission transfer is a ping-pong: serve it through before the twin moves on.
-            if self._transfer is None or self._clock() > busy_until or not self._conn.select(TRANSFER_WAIT_S):
+            if (self._transfer is None or handled >= MAX_MESSAGES_PER_POLL or self._clock() > busy_until
+                    or not self._conn.select(TRANSFER_WAIT_S)):
                 break
         self._check_transfer()
         self._check_gcs_failsafe()
@@ -226,13 +229,13 @@ class RoverEndpoint:
             self._store(kind, [])
             self._ack(partner, kind, mavlink.MAV_MISSION_ACCEPTED)
             return
-        now = self._clock()
-        self._transfer = _Transfer(partner, kind, msg.count, last_heard=now, started=now)
+        self._transfer = _Transfer(partner, kind, msg.count, last_heard=self._clock())
         self._request_next()
 
     def _request_next(self) -> None:
         transfer = self._transfer
         assert transfer is not None
+        transfer.asked = self._clock()
         self._send(mavlink.MAVLink_mission_request_int_message(
             transfer.partner[0], transfer.partner[1], len(transfer.items), transfer.mission_type))
 
@@ -275,8 +278,7 @@ class RoverEndpoint:
         if now - transfer.last_heard > TRANSFER_GIVE_UP_S:
             self._transfer = None
             self._ack(transfer.partner, transfer.mission_type, mavlink.MAV_MISSION_OPERATION_CANCELLED)
-        elif now - max(transfer.last_heard, transfer.started) > TRANSFER_RETRY_S:
-            transfer.started = now  # the next retry is another interval away
+        elif now - transfer.asked > TRANSFER_RETRY_S:
             self._request_next()
 
     def _store(self, mission_type: int, items: list[WireItem]) -> None:

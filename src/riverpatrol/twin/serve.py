@@ -57,15 +57,23 @@ def serve(scenario: Scenario, url: str, *, speedup: float = 1.0, out_dir: Path |
     """
     stop = stop or threading.Event()
     twin = RiverTwin(scenario, keyframe_s=keyframe_s)
-    devices = TwinDevices.start(twin, instruments) if instruments is not None else None
+    conn = open_link(url, system=SYSTEM_ID, component=COMPONENT_ID, signing_key=signing_key)
+    log = None
+    devices = None
+    try:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log = PatrolLogWriter(out_dir / LOG_NAME, twin_log_metadata(twin))
+        if instruments is not None:
+            devices = TwinDevices.start(twin, instruments)
+    except BaseException:
+        if log is not None:
+            log.close()
+        conn.close()
+        raise
     for name, address in (devices.addresses.items() if devices else ()):
         announce(name, address)
-    log = None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log = PatrolLogWriter(out_dir / LOG_NAME, twin_log_metadata(twin))
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0}
-    conn = open_link(url, system=SYSTEM_ID, component=COMPONENT_ID, signing_key=signing_key)
     endpoint = RoverEndpoint(conn, twin.autopilot, system=SYSTEM_ID, component=COMPONENT_ID)
     block_s = block_seconds(speedup)
     started = time.monotonic()

@@ -62,22 +62,33 @@ def signing_key(passphrase: str) -> bytes:
     return hashlib.sha256(passphrase.encode()).digest()
 
 
-def drain(conn: mavutil.mavfile) -> Iterator[Any]:
-    """Every message waiting on the link, broken frames as BAD_DATA.
+def drain(conn: mavutil.mavfile, limit: int = 10_000) -> Iterator[Any]:
+    """Every message waiting on the link (reading at most ``limit`` times), broken frames as BAD_DATA.
 
-    On UDP a frame never spans datagrams, so bytes left in the parser once the socket is empty
-    are a truncated frame: reported and dropped, so that they cannot swallow the next datagram.
+    On UDP a frame never spans datagrams, so each datagram is parsed to its end before the next
+    is read, and bytes left in the parser then are a truncated frame: reported and dropped, so
+    that they cannot swallow the next datagram. Signatures are still checked by the parser.
     """
-    datagrams = isinstance(conn, mavutil.mavudp)
-    while True:
-        msg = conn.recv_msg()
-        if msg is not None:
+    if not isinstance(conn, mavutil.mavudp):
+        for _ in range(limit):
+            msg = conn.recv_msg()
+            if msg is None:
+                return
             yield msg
-            continue
-        parser = conn.mav
-        if not (datagrams and parser.buf_len() > 0):
+        return
+    parser = conn.mav
+    for _ in range(limit):
+        data = conn.recv()
+        if not data:
+            if conn.select(0):
+                continue  # an empty datagram; more may wait behind it
             return
-        leftover = bytes(parser.buf[parser.buf_index:])
-        parser.buf, parser.buf_index = bytearray(), 0
-        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
-        yield mavlink.MAVLink_bad_data(leftover, "truncated frame")
+        msg = parser.parse_char(data)
+        while msg is not None:
+            yield msg  # without mavutil's per-message bookkeeping (loss counts, timestamps): unused here
+            msg = parser.parse_char(b"") if parser.buf_len() else None  # one message a datagram is the rule
+        if parser.buf_len() > 0:
+            leftover = bytes(parser.buf[parser.buf_index:])
+            parser.buf, parser.buf_index = bytearray(), 0
+            parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+            yield mavlink.MAVLink_bad_data(leftover, "truncated frame")

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from riverpatrol.interop.qgc_plan import Fence
 from riverpatrol.records import MissionEvent, Position, RangeScan
 from riverpatrol.vehicle.autopilot import AutopilotError
 from riverpatrol.vehicle.link import drain, mavlink, open_link
-from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, decode, encode, home_item
+from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, decode, encode, fence_items, fences_from_items, home_item
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
 HEARTBEAT_PERIOD_S = 1.0
@@ -57,7 +58,7 @@ class MavlinkAutopilot:
         self._streams = STREAMS_HZ if streams_hz is None else streams_hz
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._waiters: list[tuple[Callable[[Any], bool], queue.Queue[Any]]] = []
+        self._waiters: list[tuple[Callable[[Any], bool], queue.Queue[Any], Callable[[Any], None] | None]] = []
         self._events: list[MissionEvent] = []
         self._mode: Mode | None = None
         self._custom_mode = -1
@@ -68,6 +69,7 @@ class MavlinkAutopilot:
         self._position_msg: Any = None
         self._scan_msg: Any = None
         self._last_heard: float | None = None
+        self._next_beat = 0.0
         self._link_up = False
         self._heard_first = threading.Event()
         self.bad_packets = 0
@@ -127,11 +129,18 @@ class MavlinkAutopilot:
 
     # ---- connection --------------------------------------------------------------------------
     def wait_heartbeat(self, timeout_s: float = 10.0) -> None:
-        """Wait for the vehicle, then ask for the streams the boat side needs."""
+        """Wait for the vehicle, then ask for the streams the boat side needs.
+
+        A stream the autopilot cannot send (a real Rover reports ranging as DISTANCE_SENSOR, not
+        OBSTACLE_DISTANCE) is a ``stream_refused`` event, not an error.
+        """
         if not self._heard_first.wait(timeout_s):
             raise AutopilotError(f"no heartbeat from system {self._target[0]} within {timeout_s:g} s")
         for msg_id, hz in self._streams.items():
-            self._command(mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, msg_id, 1e6 / hz)
+            try:
+                self.set_message_interval(msg_id, hz)
+            except AutopilotError as exc:
+                self._event("stream_refused", message=_message_name(msg_id), reason=str(exc))
 
     def close(self) -> None:
         self._running = False
@@ -226,11 +235,18 @@ class MavlinkAutopilot:
             return (m.get_type() in ("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK")
                     and m.mission_type == mission_type)
 
+        def answer(request: Any) -> None:
+            """In the link thread: each requested item goes out at once, with no thread hand-off."""
+            if request.get_type() != "MISSION_ACK" and 0 <= request.seq < len(wire):
+                last[0] = wire[request.seq].message(request.seq, mission_type, self._target,
+                                                    as_int=request.get_type() == "MISSION_REQUEST_INT")
+                self._send(last[0])
+
         what = f"mission upload ({len(wire)} items)"
-        with self._expect(ours) as replies:
-            last: Any = mavlink.MAVLink_mission_count_message(*self._target, len(wire), mission_type)
+        last: list[Any] = [mavlink.MAVLink_mission_count_message(*self._target, len(wire), mission_type)]
+        with self._expect(ours, answer) as replies:
             timeout, tries = MISSION_TIMEOUT_S, 0
-            self._send(last)
+            self._send(last[0])
             while True:
                 try:
                     reply = replies.get(timeout=timeout)
@@ -238,7 +254,7 @@ class MavlinkAutopilot:
                     tries += 1
                     if tries > MISSION_RETRIES:
                         raise AutopilotError(f"{what}: no answer after {MISSION_RETRIES} retries") from None
-                    self._send(last)
+                    self._send(last[0])
                     continue
                 if reply.get_type() == "MISSION_ACK":
                     if reply.type == mavlink.MAV_MISSION_ACCEPTED:
@@ -248,10 +264,7 @@ class MavlinkAutopilot:
                     raise AutopilotError(f"{what}: {_enum_name('MAV_MISSION_RESULT', reply.type)}")
                 if not 0 <= reply.seq < len(wire):
                     raise AutopilotError(f"{what}: the autopilot asked for item {reply.seq}")
-                last = wire[reply.seq].message(reply.seq, mission_type, self._target,
-                                               as_int=reply.get_type() == "MISSION_REQUEST_INT")
                 timeout, tries = MISSION_ITEM_TIMEOUT_S, 0
-                self._send(last)
 
     def download_mission(self) -> list[MissionItem]:
         """The mission items after home, as the autopilot holds them."""
@@ -260,6 +273,14 @@ class MavlinkAutopilot:
             return [decode(w) for w in wire[1:]]
         except BadItem as bad:
             raise AutopilotError(f"mission download: {bad}") from None
+
+    def upload_fence(self, fences: Sequence[Fence], tolerance_m: float = 1.0) -> None:
+        """Geofence polygons (e.g. from a QGroundControl .plan) as the autopilot's fence,
+        simplified within ``tolerance_m`` to the few vertices an autopilot stores."""
+        self.upload_wire(fence_items(fences, tolerance_m), mavlink.MAV_MISSION_TYPE_FENCE)
+
+    def download_fence(self) -> list[Fence]:
+        return fences_from_items(self.download_wire(mavlink.MAV_MISSION_TYPE_FENCE))
 
     def download_wire(self, mission_type: int) -> list[WireItem]:
         def ours(m: Any) -> bool:
@@ -294,18 +315,20 @@ class MavlinkAutopilot:
 
     # ---- the link thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        next_beat = 0.0
+        clock = time.monotonic
         while self._running:
-            now = time.monotonic()
-            if now >= next_beat:
+            now = clock()
+            if now >= self._next_beat:
                 self._send(mavlink.MAVLink_heartbeat_message(mavlink.MAV_TYPE_GCS, mavlink.MAV_AUTOPILOT_INVALID,
                                                              0, 0, mavlink.MAV_STATE_ACTIVE, 3))
-                next_beat = now + HEARTBEAT_PERIOD_S
+                self._next_beat = now + HEARTBEAT_PERIOD_S
             self._watch_link(now)
             try:
                 self._conn.select(0.05)
                 for msg in drain(self._conn):
                     self._receive(msg)
+                    if clock() >= self._next_beat:  # a flood of telemetry must not silence our heartbeat
+                        break
             except OSError as exc:  # a serial adapter unplugged, a TCP peer gone: keep watching
                 self._event("link_error", error=str(exc))
                 time.sleep(HEARTBEAT_PERIOD_S)
@@ -330,8 +353,10 @@ class MavlinkAutopilot:
         if self._waiters:  # telemetry is the bulk and nobody waits for it: no lock on that path
             with self._state_lock:
                 waiters = list(self._waiters)
-            for predicate, box in waiters:
+            for predicate, box, answer in waiters:
                 if predicate(msg):
+                    if answer is not None:
+                        answer(msg)
                     box.put(msg)
 
     def _on_heartbeat(self, msg: Any) -> None:
@@ -341,6 +366,7 @@ class MavlinkAutopilot:
         first = not self._heard_first.is_set()
         if not self._link_up:
             self._link_up = True
+            self._next_beat = 0.0  # greet at once: on UDP-in the vehicle could not hear us until now
             if not first:
                 self._event("link_recovered")
         armed = bool(msg.base_mode & mavlink.MAV_MODE_FLAG_SAFETY_ARMED)
@@ -387,10 +413,12 @@ class MavlinkAutopilot:
 
     # ---- plumbing ----------------------------------------------------------------------------
     @contextmanager
-    def _expect(self, predicate: Callable[[Any], bool]) -> Iterator[queue.Queue[Any]]:
-        """Collect matching messages from the link thread while the body runs."""
+    def _expect(self, predicate: Callable[[Any], bool],
+                answer: Callable[[Any], None] | None = None) -> Iterator[queue.Queue[Any]]:
+        """Collect matching messages from the link thread while the body runs; ``answer`` is
+        called on each in the link thread first, for replies that cannot wait for a thread switch."""
         box: queue.Queue[Any] = queue.Queue()
-        entry = (predicate, box)
+        entry = (predicate, box, answer)
         with self._state_lock:
             self._waiters.append(entry)
         try:
@@ -427,6 +455,11 @@ _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {
     "MISSION_ITEM_REACHED": MavlinkAutopilot._on_item_reached,
     "STATUSTEXT": MavlinkAutopilot._on_statustext,
 }
+
+
+def _message_name(msg_id: int) -> str:
+    entry = mavlink.mavlink_map.get(msg_id)
+    return entry.msgname if entry is not None else str(msg_id)
 
 
 def _enum_name(enum: str, value: int) -> str:

@@ -7,8 +7,13 @@ Fence and rally items are kept as raw wire fields (the boat side only stores and
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shapely.geometry import LineString
+
+from riverpatrol.interop.qgc_plan import Fence
 from riverpatrol.vehicle.link import mavlink
 from riverpatrol.vehicle.mission import MavCmd, MissionItem
 
@@ -26,6 +31,7 @@ FENCE_COMMANDS = frozenset({
 })
 RALLY_COMMANDS = frozenset({mavlink.MAV_CMD_NAV_RALLY_POINT})
 SPEED_TYPE_GROUND = 1
+METRES_PER_DEGREE = 111_320.0
 
 
 class BadItem(ValueError):
@@ -116,3 +122,44 @@ def check_other(wire: WireItem, mission_type: int) -> WireItem:
     if not (-900_000_000 <= wire.x <= 900_000_000 and -1_800_000_000 <= wire.y <= 1_800_000_000):
         raise BadItem(mavlink.MAV_MISSION_INVALID_PARAM5_X, f"position {wire.x / 1e7}, {wire.y / 1e7} out of range")
     return wire
+
+
+def fence_items(fences: Sequence[Fence], tolerance_m: float = 1.0) -> list[WireItem]:
+    """Polygons as ArduPilot's fence items: one per vertex, param1 the polygon's vertex count.
+
+    Each ring is simplified (Douglas-Peucker, within ``tolerance_m``): a river's water polygon has
+    thousands of vertices and an autopilot holds tens; the first point is not repeated at the end.
+    """
+    out = []
+    for fence in fences:
+        ring = _simplified(fence.ring, tolerance_m)
+        command = (mavlink.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION if fence.inclusion
+                   else mavlink.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION)
+        out += [WireItem(command, mavlink.MAV_FRAME_GLOBAL, float(len(ring)), x=round(lat * 1e7), y=round(lon * 1e7))
+                for lon, lat in ring]
+    return out
+
+
+def _simplified(ring: list[list[float]], tolerance_m: float) -> list[list[float]]:
+    lat0 = math.radians(sum(p[1] for p in ring) / len(ring))
+    squash = math.cos(lat0)  # degrees of longitude as short as degrees of latitude
+    line = LineString([(lon * squash, lat) for lon, lat in ring]).simplify(tolerance_m / METRES_PER_DEGREE)
+    points = [[x / squash, y] for x, y in line.coords]
+    return points[:-1] if len(points) > 1 and points[0] == points[-1] else points
+
+
+def fences_from_items(items: Sequence[WireItem]) -> list[Fence]:
+    """The polygons back from fence items (circles and return points are skipped)."""
+    fences, index = [], 0
+    polygon_commands = (mavlink.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION,
+                        mavlink.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION)
+    while index < len(items):
+        first = items[index]
+        count = int(first.param1) if first.command in polygon_commands else 0
+        if count < 3:
+            index += 1
+            continue
+        ring = [[w.y / 1e7, w.x / 1e7] for w in items[index:index + count]]
+        fences.append(Fence(ring, first.command == mavlink.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION))
+        index += count
+    return fences

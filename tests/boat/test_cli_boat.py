@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from riverpatrol.patrollog import PatrolLog
+from riverpatrol.patrollog import PatrolLog, PatrolLogError
 
 
 def _toml(sections):
@@ -56,10 +56,11 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
 
 
 def _has_samples(path):
-    if not path.exists():
+    try:
+        with PatrolLog(path) as log:
+            return log.count("sonde") > 0
+    except PatrolLogError:  # not there yet, or its header still being written
         return False
-    with PatrolLog(path) as log:
-        return log.count("sonde") > 0
 
 
 def test_an_autopilot_that_never_answers_is_named(tmp_path, make_scenario):

@@ -101,7 +101,9 @@ def test_boat_against_twin_serve_finds_the_same_outfalls(shared_dir, tmp_path):
     found = _outfalls(analyze(log_path, tmp_path / "boat" / "analysis", maps=()).findings)
     print(f"\ndirect: {expected} {direct.counts}\nboat over protocols: {found} {counts}\n{boat.stdout}{boat.stderr}{''.join(said)}")
     assert "mission_complete" in events and events[-1] == "patrol_end"
-    assert counts["sonde"] > 0.8 * direct.counts["sonde"] and counts["sonar"] > 0.8 * direct.counts["sonar"]
+    # the instruments were read all along: the sonde at the twin's pace (a stalling twin skips
+    # polls, it is never sampled twice at one instant), every ping streamed
+    assert counts["sonde"] > 0.7 * direct.counts["sonde"] and counts["sonar"] > 0.9 * direct.counts["sonar"]
     assert len(found) == len(expected)
     for (bank, s), (bank_found, s_found) in zip(expected, found):
         assert bank_found == bank and abs(s_found - s) <= ALONG_M

@@ -6,6 +6,8 @@ Bad input ends with a message that names the problem and exit code 2, never a tr
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -21,7 +23,9 @@ from riverpatrol.scenario import PARAMETERS, Scenario, ScenarioError, load_scena
 
 if TYPE_CHECKING:
     from riverpatrol.analysis.pipeline import AnalysisResult
+    from riverpatrol.boat import BoatConfig
     from riverpatrol.simulate import SimulationResult
+    from riverpatrol.twin.devices import DevicePorts
 
 app = typer.Typer(help="River patrol by autonomous surface vessels.", no_args_is_help=True, add_completion=False)
 twin_app = typer.Typer(help="The river twin: the simulator of river, traffic, boat and sensors.", no_args_is_help=True)
@@ -336,10 +340,11 @@ def report(
 @app.command()
 def boat(
     config: Annotated[Path, typer.Option("--config", help="Boat config (TOML): river file, log, autopilot, instruments.")],
-    duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after S seconds (default: the config's, else Ctrl-C).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after S seconds (default: the config's, else the patrol's end or Ctrl-C).")] = None,
+    speedup: Annotated[float, typer.Option("--speedup", min=0.1, max=1000.0, help="Against 'twin serve --speedup N': the twin's N (instrument rates stay in its seconds).")] = 1.0,
 ) -> None:
-    """Run the boat side: poll the configured instruments and write the patrol log."""
-    from riverpatrol.boat import ConfigError, load_config, run_boat
+    """Run the boat side: drive the patrol through the autopilot, poll the instruments, write the log."""
+    from riverpatrol.boat import BoatError, ConfigError, load_config, run_boat
 
     try:
         cfg = load_config(config)
@@ -348,17 +353,48 @@ def boat(
     river = _scenario(cfg.patrol.river)
     if duration is not None:
         cfg = cfg.model_copy(update={"patrol": cfg.patrol.model_copy(update={"duration_s": duration})})
-    console.print(Text(f"boat: logging to {cfg.patrol.log}" + ("" if cfg.patrol.duration_s is None else f" for {cfg.patrol.duration_s:g} s")
-                       + " (Ctrl-C ends the patrol)"), soft_wrap=True)
-    try:
-        summary = run_boat(cfg, river, report=lambda line: errors.print(Text(f"boat: {line}"), soft_wrap=True))
-    except FileExistsError as exc:
-        _fail(str(exc))
-    except PatrolLogError as exc:
-        _fail(f"the patrol stopped: {exc}; what was recorded until then is in {cfg.patrol.log}", code=1)
+    if cfg.patrol.log.exists():
+        _fail(f"patrol log {cfg.patrol.log} already exists; a new patrol never overwrites or extends a log")
+
+    def report(line: str) -> None:
+        errors.print(Text(f"boat: {line}"), soft_wrap=True)
+
+    with _autopilot(cfg, river) as (pilot, supervisor):
+        report(f"logging to {cfg.patrol.log}" + (f", patrolling through {cfg.autopilot.url}" if pilot else "")
+               + " (Ctrl-C ends the patrol)")
+        try:
+            summary = run_boat(cfg, river, autopilot=pilot, supervisor=supervisor, speedup=speedup, report=report)
+        except FileExistsError as exc:
+            _fail(str(exc))
+        except (BoatError, PatrolLogError) as exc:
+            _fail(f"the patrol stopped: {exc}; what was recorded until then is in {cfg.patrol.log}", code=1)
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
     outages = ", ".join(f"{k} x{v}" for k, v in summary.outages.items()) or "none"
     console.print(Text(f"{summary.duration_s:.1f} s logged: {counts}; outages: {outages}; log {cfg.patrol.log}"), soft_wrap=True)
+
+
+@contextmanager
+def _autopilot(cfg: BoatConfig, river: Scenario) -> Iterator[tuple[Any, Any]]:
+    """The MAVLink autopilot of ``[autopilot]`` (after its first heartbeat, ``wait_s`` at most) and the supervisor
+    driving the river file's mission through it; (None, None) without an autopilot."""
+    if cfg.autopilot is None:
+        yield None, None
+        return
+    from riverpatrol.simulate import patrol_supervisor
+    from riverpatrol.vehicle.autopilot import AutopilotError
+    from riverpatrol.vehicle.link import LinkError
+    from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
+
+    try:
+        pilot = MavlinkAutopilot(cfg.autopilot.url)
+    except LinkError as exc:
+        _fail(f"autopilot.url: {exc}")
+    with pilot:
+        try:
+            pilot.wait_heartbeat(cfg.autopilot.wait_s)
+        except AutopilotError as exc:
+            _fail(f"autopilot {cfg.autopilot.url}: {exc}")
+        yield pilot, patrol_supervisor(river, pilot, investigate=False)
 
 
 @twin_app.command("field")
@@ -395,6 +431,9 @@ def twin_serve(
     out: Annotated[Path | None, typer.Option("--out", help="Write the sensors' patrol log and, on exit, truth.json here.")] = None,
     keyframe_interval: Annotated[float, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes.")] = 1.0,
     signing_passphrase: Annotated[str | None, typer.Option("--signing-passphrase", help="Sign MAVLink 2 and ignore unsigned input (key = SHA-256 of it, as MAVProxy).")] = None,
+    instruments: Annotated[bool, typer.Option("--instruments", help="Also serve the sonde (Modbus TCP), sonars (Ping over UDP) and camera (MJPEG) on loopback.")] = False,
+    instrument_ports: Annotated[str, typer.Option("--instrument-ports", help="sonde,sonar port,sonar starboard,echosounder,camera ports (0: any free one).")] = "5020,9092,9093,9094,8081",
+    sonde_map: Annotated[str, typer.Option("--sonde-map", help="Register map the emulated sonde answers with.")] = "yosemitech-y4000",
 ) -> None:
     """Run the twin as an ArduPilot Rover boat speaking MAVLink 2 (like SITL) until interrupted."""
     import signal
@@ -404,23 +443,43 @@ def twin_serve(
     from riverpatrol.vehicle.link import LinkError, signing_key
 
     sc = _scenario(scenario)
+    ports = _instrument_ports(instrument_ports, sonde_map) if instruments else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     errors.print(f"twin serve: {sc.name} as a Rover boat on {mavlink} at {speedup:g}x; Ctrl-C stops", soft_wrap=True)
     try:
         result = serve(sc, mavlink, speedup=speedup, out_dir=out, keyframe_s=keyframe_interval, stop=stop,
-                       signing_key=signing_key(signing_passphrase) if signing_passphrase else None)
+                       signing_key=signing_key(signing_passphrase) if signing_passphrase else None,
+                       instruments=ports, announce=lambda name, at: errors.print(f"twin serve: {name} {at}", soft_wrap=True))
     except LinkError as exc:
         _fail(f"--mavlink: {exc}")
     except FileExistsError as exc:
         _fail(f"{exc} (choose another --out)")
     except PatrolLogError as exc:
         _fail(f"twin serve stopped: {exc}", code=1)
+    except OSError as exc:
+        _fail(f"--instrument-ports: cannot serve the instruments: {exc}")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     errors.print(f"twin serve: stopped at {result.scenario_s:.1f} s twin time after {result.wall_s:.1f} s; "
                  f"{result.bad_packets} bad packets ignored", soft_wrap=True)
+
+
+def _instrument_ports(text: str, sonde_map: str) -> DevicePorts:
+    from riverpatrol.instruments.registermap import MapError, load_map
+    from riverpatrol.twin.devices import DevicePorts
+
+    try:
+        load_map(sonde_map)
+    except MapError as exc:
+        _fail(f"--sonde-map: {exc}")
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 5 or not all(p.isdigit() and int(p) < 65536 for p in parts):
+        _fail(f"--instrument-ports: expected five ports (sonde,sonar port,sonar starboard,echosounder,camera), got {text!r}")
+    sonde, port, starboard, echo, camera = map(int, parts)
+    return DevicePorts(sonde=sonde, sonde_map=sonde_map, sonar_port=port, sonar_starboard=starboard,
+                       echosounder=echo, camera=camera)
 
 
 def _read_points(path: Path) -> list[tuple[str, float, float]]:

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from riverpatrol.boat.config import BoatConfig
-from riverpatrol.boat.runner import BoatProcess
+from riverpatrol.boat.runner import BoatError, BoatProcess
 from riverpatrol.patrollog import PatrolLog
+from riverpatrol.scenario import parse_scenario
 
 
 def _config(devices, log, duration_s, config_for):
@@ -76,9 +77,6 @@ class _BrokenAutopilot:
 
 
 def test_a_failing_job_ends_the_patrol_cleanly_and_says_why(make_scenario, tmp_path):
-    from riverpatrol.boat.runner import BoatError
-    from riverpatrol.scenario import parse_scenario
-
     log_path = tmp_path / "patrol.sqlite"
     config = BoatConfig.model_validate({"patrol": {"river": "r.json", "log": str(log_path)},
                                         "autopilot": {"url": "udpin:127.0.0.1:14550"}})

@@ -53,6 +53,18 @@ def test_a_truncated_datagram_is_an_error_not_a_wait():
     assert [f.fields["ping_number"] for f in decoder.datagram(_profile(2))] == [2]
 
 
+def test_a_frame_ending_in_b_leaves_nothing_behind():
+    def profile(level: int, ping_number: int) -> bytes:
+        return encode(definitions.OMNISCAN450_OS_MONO_PROFILE, ping_number=ping_number, num_results=64,
+                      pwr_results=bytes([level]) * 128)
+
+    # the checksum's high byte is the frame's last: find a frame where it is 'B' (0x42)
+    ending_in_b = next(frame for level in range(256) for n in range(256)
+                       if (frame := profile(level, n))[-1] == ord("B"))
+    decoder = PingDecoder()
+    assert len(decoder.datagram(ending_in_b)) == 1 and decoder.errors == 0
+
+
 def test_unknown_message_id_is_counted_and_skipped():
     frame = bytearray(b"BR\x00\x00\x39\x30\x00\x00")  # id 12345, empty payload
     frame += (sum(frame) & 0xFFFF).to_bytes(2, "little")

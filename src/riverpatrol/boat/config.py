@@ -47,6 +47,7 @@ class Patrol(_Section):
 class Autopilot(_Section):
     url: str
     position_hz: float = Field(5.0, gt=0, le=100)
+    wait_s: float = Field(30.0, gt=0)  # for the first heartbeat: the autopilot may still be booting
 
     @field_validator("url")
     @classmethod

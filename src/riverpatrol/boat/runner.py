@@ -1,6 +1,8 @@
-"""The boat-side process: every instrument polled on its own task, one patrol log written.
+"""The boat-side process: the autopilot followed, every instrument polled, one patrol log written.
 
-Each instrument runs at its configured rate on an asyncio task of its own, with its own timeout,
+With an autopilot, each new fix and every autopilot event is logged, and the patrol supervisor
+(if given) drives the mission through it; the patrol ends when the supervisor is done. Each
+instrument runs at its configured rate on an asyncio task of its own, with its own timeout,
 so a dead or slow device delays nobody else; the camera, whose PyAV reads block, runs on a thread.
 Records gather in memory and go into the log through ``PatrolLogWriter`` once per ``flush_s``, one
 transaction each, so a crash loses at most that much.
@@ -14,7 +16,9 @@ What the log shows about instruments:
   so nothing the sonde said is lost and nothing doubtful reaches the statistics;
 - ``protocol_errors`` (instrument, frames) when Ping frames fail their checksum or length: they
   are skipped, the stream goes on;
-- ``depth`` (depth_m, confidence) from the echosounder.
+- ``depth`` (depth_m, confidence) from the echosounder;
+- ``boat_error`` (job, error) when a part of the process fails for good: the patrol ends there,
+  the log is closed cleanly and ``run`` raises ``BoatError``.
 The meta ``camera`` (size, field of view, eye height) is written with the first frame.
 Times are the autopilot's clock when the process has an autopilot, else seconds on the boat's
 monotonic clock since the process started.
@@ -26,7 +30,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
@@ -34,6 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from riverpatrol.autonomy.supervisor import LinkState, Supervisor
 from riverpatrol.boat.config import BoatConfig
 from riverpatrol.instruments.camera import StreamCamera
 from riverpatrol.instruments.errors import InstrumentError
@@ -47,12 +52,18 @@ from riverpatrol.scenario import Scenario
 
 _RETRY_S = 1.0  # a device that is down is tried again this often
 _SONAR_DRAIN_S = 0.1
+_SHUTDOWN_S = 10.0  # longest wait for the jobs to stop (the camera thread may be mid-read)
 
 Report = Callable[[str], None]
 
 
+class BoatError(RuntimeError):
+    """A part of the boat process failed in a way it cannot ride out; the log was closed cleanly."""
+
+
 class AutopilotFeed(Protocol):
-    """What the boat process needs of the autopilot interface: its clock, fixes and events."""
+    """What the boat process reads of the autopilot interface: its clock, fixes and events (the
+    supervisor, when there is one, commands it through the full interface)."""
 
     @property
     def time(self) -> float: ...
@@ -103,21 +114,25 @@ class _Health:
 
 
 class BoatProcess:
-    """Runs the configured instruments into one patrol log until stopped or ``duration_s`` is up."""
+    """Runs the configured instruments (and, given one, follows the autopilot) into one patrol log
+    until stopped, ``duration_s`` is up or the supervisor is done."""
 
     def __init__(self, config: BoatConfig, river: Scenario, *, autopilot: AutopilotFeed | None = None,
-                 report: Report = lambda _: None, clock: Callable[[], float] = time.monotonic,
-                 speedup: float = 1.0) -> None:
+                 supervisor: Supervisor | None = None, report: Report = lambda _: None,
+                 clock: Callable[[], float] = time.monotonic, speedup: float = 1.0) -> None:
         """``clock`` paces the polls (wall seconds). Records are dated by the autopilot's clock when
         there is one, so fixes and instrument records share one time base, else by the seconds since
         start on ``clock``. ``speedup`` is that of a twin running faster than real time: rates stay
-        what the config says, in the twin's seconds, and polls come ``speedup`` times as often."""
+        what the config says, in the twin's seconds, and polls come ``speedup`` times as often.
+        With a ``supervisor`` (driving ``autopilot``) the patrol ends when the supervisor is done."""
         self.config = config
         self.river = river
         self.report = report
         self._clock = clock
         self._autopilot = autopilot
+        self._supervisor = supervisor
         self._speedup = speedup
+        self._stop = asyncio.Event()
         t0 = clock()
         self._stamp: Callable[[], float] = (lambda: autopilot.time) if autopilot else (lambda: clock() - t0)
         self._buffer = _Buffer()
@@ -133,36 +148,40 @@ class BoatProcess:
         self._buffer.events.append((self.now(), kind, detail))
 
     async def run(self, stop: asyncio.Event | None = None) -> BoatSummary:
-        stop = stop or asyncio.Event()
+        stop = self._stop = stop or asyncio.Event()
         config = self.config
+        config.patrol.log.parent.mkdir(parents=True, exist_ok=True)
         with PatrolLogWriter(config.patrol.log, self._meta()) as log:
             self.event("patrol_start", instruments=[n for n in ("sonde", "sonar", "echosounder", "camera")
                                                     if getattr(config, n) is not None])
-            if config.autopilot is not None and self._autopilot is None:
-                self.event("autopilot_unavailable", url=config.autopilot.url)
-                self.report(f"autopilot {config.autopilot.url}: the MAVLink client is not part of this build; "
-                            "logging instruments only")
-            tasks = [asyncio.create_task(job) for job in self._jobs(stop)]
-            flusher = asyncio.create_task(self._flush_every(log, config.patrol.flush_s))
+            tasks = {asyncio.create_task(job, name=name) for name, job in self._jobs(stop)}
+            tasks.add(asyncio.create_task(self._flush_every(log, config.patrol.flush_s), name="log"))
+            waiter = asyncio.create_task(stop.wait())
+            failed: BaseException | None = None
             try:
-                if config.patrol.duration_s is not None:
-                    await asyncio.wait([asyncio.create_task(stop.wait())], timeout=config.patrol.duration_s)
-                else:
-                    await stop.wait()
+                done, _ = await asyncio.wait({waiter, *tasks}, timeout=config.patrol.duration_s,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                failed = next((t for t in done if t is not waiter and not t.cancelled() and t.exception()), None)
+                if failed is not None:  # a job cannot go on: end the patrol cleanly, then say why
+                    self.event("boat_error", job=failed.get_name(), error=repr(failed.exception()))
             finally:
                 stop.set()
-                for task in (*tasks, flusher):
+                for task in (waiter, *tasks):
                     task.cancel()
-                await asyncio.gather(*tasks, flusher, return_exceptions=True)
-                self.event("patrol_end")
+                # a driver that swallows its cancellation must not keep the log from closing
+                await asyncio.wait({waiter, *tasks}, timeout=_SHUTDOWN_S)
+                self.event("patrol_end", **({"mission_complete": self._supervisor.completed}
+                                            if self._supervisor else {}))
                 self._flush(log)
                 self.summary.duration_s = self.now()
+        if failed is not None:
+            raise BoatError(f"{failed.get_name()} stopped the patrol: {failed.exception()}") from failed.exception()
         return self.summary
 
     def _meta(self) -> dict[str, Any]:
         """What analysis needs from a real boat: its river map, hydrology, instruments. No truth."""
         river, config = self.river, self.config
-        sonde: dict[str, Any] = {}
+        sonde: dict[str, Any] = {"rate_hz": river.sensors.sonde.rate_hz, "params": {}}
         if config.sonde is not None:
             mapped = _map_parameters(config.sonde.register_map())
             known = river.sensors.sonde.params
@@ -180,46 +199,58 @@ class BoatProcess:
         }
         return meta
 
-    def _jobs(self, stop: asyncio.Event) -> list[Any]:
+    def _jobs(self, stop: asyncio.Event) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         c = self.config
-        jobs = []
+        jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
         if self._autopilot is not None:
-            jobs.append(self._follow_autopilot(c.autopilot.position_hz if c.autopilot else 5.0))
+            jobs.append(("autopilot", self._follow_autopilot(c.autopilot.position_hz if c.autopilot else 5.0)))
         if c.sonde is not None:
-            jobs.append(self._poll_sonde())
+            jobs.append(("sonde", self._poll_sonde()))
         if c.sonar is not None:
-            jobs.append(self._stream_sonar())
+            jobs.append(("sonar", self._stream_sonar()))
         if c.echosounder is not None:
-            jobs.append(self._poll_echosounder())
+            jobs.append(("echosounder", self._poll_echosounder()))
         if c.camera is not None:
-            jobs.append(self._watch_camera(stop))
+            jobs.append(("camera", self._watch_camera(stop)))
         return jobs
 
     async def _every(self, period_s: float, poll: Callable[[], Any], health: _Health, budget_s: float) -> None:
-        """Call ``poll`` every ``period_s``; a failure is reported once and retried each ``_RETRY_S``."""
-        due = self._clock()
-        period_s /= self._speedup
-        while True:
+        """Call ``poll`` every ``period_s`` of record time (the autopilot's clock, when there is one:
+        a twin that runs slow or stalls is sampled at its own pace, never twice at one instant);
+        a failure is reported once and retried each ``_RETRY_S``. ``budget_s`` is wall time."""
+        due = self.now()
+        while not self._stop.is_set():  # as well as cancellation: wait_for may swallow a cancel
+            ahead = due - self.now()
+            if ahead > 0:
+                await asyncio.sleep(min(ahead, period_s) / self._speedup)
+                continue
             try:
                 await asyncio.wait_for(poll(), budget_s)
             except (InstrumentError, TimeoutError) as exc:
                 health.failed(str(exc) or f"{health.name}: no answer within {budget_s:g} s")
-                due = max(due + period_s, self._clock() + _RETRY_S)
+                due = max(due + period_s, self.now() + _RETRY_S)
             else:
                 health.ok()
-                due = max(due + period_s, self._clock())  # a slow poll skips ticks, never bunches them
-            await asyncio.sleep(due - self._clock())
+                due = max(due + period_s, self.now())  # a slow poll skips ticks, never bunches them
 
     async def _follow_autopilot(self, rate_hz: float) -> None:
-        """Each new fix and every autopilot event, polled from the autopilot interface."""
-        autopilot, last = self._autopilot, -math.inf
+        """Each new fix and every autopilot event, polled from the autopilot interface; the
+        supervisor, if any, reacts to them and its own events join the log."""
+        autopilot, supervisor, last = self._autopilot, self._supervisor, -math.inf
         assert autopilot is not None
-        while True:
+        while not self._stop.is_set():
             fix = autopilot.position()
             if fix is not None and fix.t > last:
                 last = fix.t
                 self._buffer.positions.append(fix)
-            self._buffer.events.extend((e.t, e.kind, e.detail) for e in autopilot.events())
+            events = autopilot.events()
+            if supervisor is not None:
+                link = LinkState(autopilot=getattr(autopilot, "link_up", True))
+                events += supervisor.update(autopilot.time, _local(supervisor, fix), events, links=link)
+            self._buffer.events.extend((e.t, e.kind, e.detail) for e in events)
+            if supervisor is not None and supervisor.done:
+                self._stop.set()
+                return
             await asyncio.sleep(1.0 / (rate_hz * self._speedup))
 
     async def _poll_sonde(self) -> None:
@@ -319,7 +350,7 @@ class BoatProcess:
         self._buffer.frames.append(frame)
 
     async def _flush_every(self, log: PatrolLogWriter, period_s: float) -> None:
-        while True:
+        while not self._stop.is_set():
             await asyncio.sleep(period_s)
             self._flush(log)
 
@@ -348,12 +379,20 @@ class BoatProcess:
             for (width, height), run in groupby(buf.frames, key=lambda f: (f.width, f.height)):
                 frames = list(run)
                 log.frames([f.t for f in frames], width, height, [f.jpeg for f in frames])
-            log.events(buf.events)
+            log.events([(t, kind, _plain(detail)) for t, kind, detail in buf.events])
         counts["position"] += len(buf.positions)
         counts["sonde"] += len(buf.sonde)
         counts["sonar"] += len(buf.pings)
         counts["frame"] += len(buf.frames)
         counts["event"] += len(buf.events)
+
+
+def _local(supervisor: Supervisor, fix: Position | None) -> tuple[float, float] | None:
+    """A fix in the supervisor's map metres (None without a usable one)."""
+    if fix is None or not math.isfinite(fix.lon):
+        return None
+    x, y = supervisor.river.local.to_xy(fix.lon, fix.lat)
+    return float(x), float(y)
 
 
 def _map_parameters(regmap: Any) -> tuple[str, ...]:

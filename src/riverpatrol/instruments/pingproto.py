@@ -77,7 +77,7 @@ class PingDecoder:
         while True:
             start = buf.find(b"BR", pos)
             if start < 0:
-                pos = end - 1 if end and buf[-1] == 0x42 else end  # keep a trailing 'B'
+                pos = end - 1 if end > pos and buf[-1] == 0x42 else end  # an unread trailing 'B' may start a frame
                 break
             if end - start < _HEADER_LEN:
                 pos = start

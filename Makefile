@@ -6,8 +6,17 @@ PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dashboard's front-end libraries, from npm (package-lock.json), served offline by the station.
+VENDOR := src/riverpatrol/station/static/vendor
+WEB := $(VENDOR)/.installed
+# System packages the station's tests use: PostGIS for the local PostgreSQL, Chromium for the
+# browser tests, CJK fonts for Chinese in reports, poppler to look at report pages. Installed
+# through apt only when missing (CI runs as root on Debian).
+PG_MAJOR := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+APT_PACKAGES := chromium fonts-noto-cjk poppler-utils $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: demo test test-fast bench clean
+.PHONY: demo test test-fast bench clean web system-packages
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "riverpatrol needs Python 3.11 or newer with venv"; exit 1; }
@@ -16,18 +25,37 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(WEB): package.json package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }
+	npm ci --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images \
+		node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $@
+
+web: $(WEB)
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+demo: $(STAMP) $(WEB)
 	$(BIN)/riverpatrol demo
 
-test: $(STAMP)
+test: $(STAMP) $(WEB) system-packages
 	$(BIN)/pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(WEB) system-packages
 	$(BIN)/pytest -m 'not slow'
 
 bench: $(STAMP)
 	$(BIN)/python bench/simulate_speed.py
 	$(BIN)/python bench/log_write.py
+	$(BIN)/python bench/instruments.py
+	$(BIN)/python bench/mavlink_link.py
 
 clean:
-	rm -rf $(VENV) riverpatrol-demo .pytest_cache
+	rm -rf $(VENV) riverpatrol-demo .pytest_cache node_modules $(VENDOR)

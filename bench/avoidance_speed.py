@@ -34,7 +34,15 @@ class _Guided:
 
     def set_mode(self, mode: Mode) -> None: ...
     def guided_velocity(self, north_mps: float, east_mps: float) -> None: ...
-    def upload_mission(self, items: list) -> None: ...
+
+
+class _Keeper:
+    """The planned survey as the mission; no hand-back happens while the decision is timed."""
+
+    def __init__(self, home: tuple[float, float], route: np.ndarray) -> None:
+        self.home, self.mission = home, route
+
+    def resume_at(self, now: float, first: int, reason: str) -> None: ...
 
 
 def main() -> None:
@@ -51,7 +59,7 @@ def main() -> None:
     m = scenario.mission
     route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
     home = tuple(float(v) for v in river.local.to_xy(*scenario.boat.home))
-    avoidance = Avoidance(_Guided(), river, home, route,  # type: ignore[arg-type]
+    avoidance = Avoidance(_Guided(), river, _Keeper(home, route),  # type: ignore[arg-type]
                           AvoidanceConfig(radius_m=1.0, cruise_mps=scenario.boat.cruise_speed_mps),
                           max_range_m=30.0, scan_period_s=0.1, current_mps=scenario.river.velocity_mps)
     avoidance._avoiding = True  # decide in full on every scan, as while steering round something

@@ -9,7 +9,9 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -183,3 +185,74 @@ def spec_field(score_tool: ModuleType) -> Callable[[dict[str, Any]], SpecField]:
     from riverpatrol.scenario import DEFAULT_BACKGROUND
 
     return lambda scenario: SpecField(scenario, score_tool, DEFAULT_BACKGROUND)
+
+
+@dataclass
+class ServedTwin:
+    """A ``twin serve`` running in a thread on an ephemeral UDP port (it sends to ``port``)."""
+
+    port: int
+    stop: threading.Event
+    thread: threading.Thread
+    results: list[Any]  # the ServeResult once stopped
+
+    def finish(self) -> Any:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        return self.results[0]
+
+
+@pytest.fixture
+def serve_twin(make_scenario: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., ServedTwin]]:
+    """Start the twin's MAVLink endpoint: ``serve_twin(speedup=..., signing_key=..., out_dir=...)``."""
+    from riverpatrol.scenario import parse_scenario
+    from riverpatrol.simulate_mavlink import free_udp_port
+    from riverpatrol.twin.serve import serve
+
+    running: list[ServedTwin] = []
+
+    def start(*, speedup: float = 10.0, port: int | None = None, scenario: dict[str, Any] | None = None,
+              **options: Any) -> ServedTwin:
+        sc = parse_scenario(scenario or make_scenario())
+        port = port or free_udp_port()
+        stop = threading.Event()
+        results: list[Any] = []
+        thread = threading.Thread(target=lambda: results.append(
+            serve(sc, f"udpout:127.0.0.1:{port}", speedup=speedup, stop=stop, **options)), daemon=True)
+        thread.start()
+        served = ServedTwin(port, stop, thread, results)
+        running.append(served)
+        return served
+
+    yield start
+    for served in running:
+        served.stop.set()
+        served.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def short_scenario() -> dict[str, Any]:
+    """A 400 m straight reach with one outfall on the left bank: a patrol of a minute or two."""
+    def east(metres: float) -> list[float]:
+        return [121.38 + metres / (111_320.0 * math.cos(math.radians(28.37))), 28.37]
+
+    return {
+        "schema": "riverpatrol.scenario/1",
+        "name": "short-reach",
+        "river": {"centerline": [east(0.0), east(400.0)], "width_m": 20.0, "depth_m": 2.0, "velocity_mps": 0.25,
+                  "transverse_dispersion_m2ps": 0.05},
+        "outfalls": [{"id": "p1", "chainage_m": 150.0, "bank": "left", "flow_m3ps": 0.02,
+                      "excess": {"conductivity": 800.0, "nh3n": 8.0, "cod": 60.0}}],
+        "boat": {"home": east(10.0)},
+        "mission": {"pattern": "outfall-survey"},
+    }
+
+
+@pytest.fixture(scope="session")
+def patrol_log(tmp_path_factory: pytest.TempPathFactory, short_scenario: dict[str, Any]) -> Path:
+    """The short reach patrolled in the twin (keyframes every 2 s): a patrol log to read back."""
+    from riverpatrol.scenario import parse_scenario
+    from riverpatrol.simulate import simulate
+
+    out = tmp_path_factory.mktemp("patrol")
+    return simulate(parse_scenario(short_scenario), out, keyframe_s=2.0).log_path

@@ -1,7 +1,8 @@
 """A whole patrol in the twin: the boat side drives the twin's autopilot and logs what it senses.
 
 The twin advances a block of scenario time, reports what the sensors saw, and the boat side writes
-that to the patrol log and reacts to autopilot events. Blocks are committed one by one, so a killed
+that to the patrol log; the supervisor (autonomy/supervisor.py) reacts to autopilot events, the
+live analyser's anomaly signals and the failsafes. Blocks are committed one by one, so a killed
 run or a full disk leaves a log that reads up to the last block. truth.json is written by the twin
 beside the log and is the only place outfalls, obstacles and the true track appear.
 """
@@ -16,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
 from riverpatrol.autonomy.avoidance import Avoidance, AvoidanceConfig
-from riverpatrol.autonomy.routes import mission_items, plan_route
+from riverpatrol.autonomy.routes import plan_route
+from riverpatrol.autonomy.supervisor import Phase, Supervisor, SupervisorConfig
+from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
+from riverpatrol.records import MissionEvent, Position, SondeSample
 from riverpatrol.scenario import Scenario
-from riverpatrol.twin.twin import RiverTwin, SensedBatch
+from riverpatrol.twin.ticks import TickBlock
+from riverpatrol.twin.twin import TICK_S, Navigation, RiverTwin, SensedBatch
+from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.direct import DirectAutopilot
-from riverpatrol.vehicle.mission import Mode
 
 LOG_NAME = "patrol.sqlite"
 TRUTH_NAME = "truth.json"
@@ -33,7 +38,7 @@ FAST_BLOCK_S = 30.0
 PACED_BLOCK_S = 0.5
 FAST_KEYFRAME_S = 5.0
 HOME_TOLERANCE_M = 5.0
-ENDURANCE_MARGIN = 0.9  # return home once this share of the endurance is used
+FIX_WAIT_S = 1.0  # sensors run this long before preflight, so there is a GNSS fix to check
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,50 @@ def log_metadata(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def prepare_outputs(out_dir: Path, overwrite: bool) -> tuple[Path, Path]:
+    """The log and truth paths in ``out_dir`` (created); with ``overwrite`` an earlier patrol's
+    log, its SQLite sidecars and its truth are deleted first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
+    if overwrite:
+        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
+            path.unlink(missing_ok=True)
+    return log_path, truth_path
+
+
+def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
+    """The log's metadata for a patrol in the twin: the boat's map and instruments, its camera."""
+    meta = log_metadata(twin.scenario)
+    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
+                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
+    return meta
+
+
+def patrol_supervisor(scenario: Scenario, pilot: Autopilot, *, investigate: bool) -> Supervisor:
+    """The boat side's supervisor for the scenario's mission, planned from the river map alone."""
+    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
+    m, boat = scenario.mission, scenario.boat
+    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
+    hx, hy = river.local.to_xy(*boat.home)
+    return Supervisor(pilot, river, (float(hx), float(hy)), route, SupervisorConfig(
+        cruise_mps=boat.cruise_speed_mps, endurance_s=boat.endurance_s, radius_m=boat.radius_m,
+        bank_offset_m=m.bank_offset_m, investigate=investigate))
+
+
+def expected_duration_s(supervisor: Supervisor, cruise_mps: float) -> float:
+    """Home, the route and home again at cruise speed: the progress bar's expected duration."""
+    path = np.vstack([supervisor.home, supervisor.route, supervisor.home])
+    return float(np.hypot(*np.diff(path, axis=0).T).sum()) / cruise_mps
+
+
+def local_fix(river: RiverFrame, fix: Position | None) -> tuple[float, float] | None:
+    """A GNSS fix in the river map's local metres (None without one)."""
+    if fix is None or not np.isfinite(fix.lon):
+        return None
+    x, y = river.local.to_xy(fix.lon, fix.lat)
+    return float(x), float(y)
+
+
 def simulate(
     scenario: Scenario,
     out_dir: Path,
@@ -66,77 +115,102 @@ def simulate(
     keyframe_s: float | None = None,
     overwrite: bool = False,
     max_log_bytes: int | None = None,
+    investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
+    control: Callable[[DirectAutopilot], bool] | None = None,
 ) -> SimulationResult:
-    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path, truth_path = out_dir / LOG_NAME, out_dir / TRUTH_NAME
-    if overwrite:
-        for path in (log_path, Path(f"{log_path}-wal"), Path(f"{log_path}-shm"), truth_path):
-            path.unlink(missing_ok=True)
+    """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
+
+    With ``investigate`` the supervisor may send the boat back to look at an anomaly the live
+    analyser raises; without it the patrol runs the planned route only. ``control`` is called
+    between blocks with the boat's autopilot, so an operator can command it (HOLD, RTL ...) from
+    another thread; it returns True to end the patrol there.
+    """
+    log_path, truth_path = prepare_outputs(out_dir, overwrite)
     started = time.perf_counter()
     fast = speedup is None
     twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
     pilot = DirectAutopilot(twin.autopilot)
-    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
-    m = scenario.mission
-    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
-    expected_s = _round_trip_m(route, twin.autopilot.home) / scenario.boat.cruise_speed_mps
+    supervisor = patrol_supervisor(scenario, pilot, investigate=investigate)
+    river = supervisor.river
+    live = LiveAnalyser(river, scenario.sensors.sonde.model_dump())
     ranging = scenario.sensors.obstacle_ranging
     avoidance = Avoidance(
-        pilot, river, twin.autopilot.home, route,
+        pilot, river, supervisor,
         AvoidanceConfig(radius_m=scenario.boat.radius_m, cruise_mps=scenario.boat.cruise_speed_mps),
         max_range_m=ranging.max_range_m, scan_period_s=1.0 / ranging.rate_hz, current_mps=scenario.river.velocity_mps,
     )
+    supervisor.on_mission = avoidance.follow
+    expected_s = expected_duration_s(supervisor, scenario.boat.cruise_speed_mps)
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
-    complete = False
-    meta = log_metadata(scenario)
-    meta["camera"] = {"width": twin.camera.width, "height": twin.camera.height,
-                      "hfov_deg": twin.camera.hfov_deg, "eye_height_m": twin.camera.eye_height_m}
-    with PatrolLogWriter(log_path, meta, max_bytes=max_log_bytes) as log:
-        log.event(0.0, "patrol_start", pattern=m.pattern, waypoints=len(route))
-        pilot.upload_mission(mission_items(river, route, scenario.boat.cruise_speed_mps))
-        pilot.arm()
-        pilot.set_mode(Mode.AUTO)
-        longest_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
-        returning = False
-        limit_s = scenario.boat.endurance_s
-        while twin.time < limit_s:
-            block = twin.advance(avoidance.next_block_s(longest_s))
-            events = pilot.events()
-            sensed = twin.sense(block)
-            events += avoidance.observe(sensed.positions, sensed.scan_t, sensed.scan_heading, sensed.scans,
-                                        sensed.scan_increment_deg, sensed.scan_max_cm)
+    with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
+        log.event(0.0, "patrol_start", pattern=scenario.mission.pattern, waypoints=len(supervisor.route))
+        block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
+        duration_s = FIX_WAIT_S
+        blocks: list[TickBlock] = []  # navigated scan by scan while something is near ...
+        navigation: list[Navigation] = []
+        events: list[MissionEvent] = []
+        while twin.time < scenario.boat.endurance_s:  # the battery's end stops everything
+            block = twin.advance(duration_s)
+            nav = twin.navigation(block)
+            blocks.append(block)
+            navigation.append(nav)
+            events += pilot.events()
+            events += avoidance.observe(nav.positions, nav.scan_t, nav.scan_heading, nav.scans,
+                                        twin.ranging.increment_deg, twin.ranging.max_cm)
+            duration_s = avoidance.next_block_s(block_s)  # scan by scan while anything is near
+            grouped = blocks[-1].t[-1] - blocks[0].t[0] + TICK_S
+            if grouped < block_s and supervisor.phase is not Phase.PREFLIGHT \
+                    and not any(e.kind == "mission_complete" for e in events):
+                continue
+            # ... and sensed, supervised and logged a block at a time
+            sensed = twin.payload(TickBlock.concat(blocks), Navigation.concat(navigation))
+            fix, signals = _listen(live, sensed, river)
+            events += supervisor.update(twin.time, fix, events, signals)
             with log.batch():
-                _write(log, sensed, counts)
+                write_sensed(log, sensed, counts)
                 log.events([(e.t, e.kind, e.detail) for e in events])
             counts["event"] += len(events)
-            complete |= any(e.kind == "mission_complete" for e in events)
+            blocks, navigation, events = [], [], []
             if progress:
                 progress(twin.time, expected_s)
-            if complete:
+            if supervisor.done or (control is not None and control(pilot)):
                 break
-            if not returning and twin.time > ENDURANCE_MARGIN * limit_s:
-                returning = True
-                pilot.set_mode(Mode.RTL)
-                log.event(twin.time, "failsafe", reason="endurance", action="RTL")
             if not fast:
                 _pace(started, twin.time, speedup)
+        complete = supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
-    home = twin.autopilot.home
-    at_home = ((twin.boat.x - home[0]) ** 2 + (twin.boat.y - home[1]) ** 2) ** 0.5 <= HOME_TOLERANCE_M
+    home_x, home_y = twin.autopilot.home
+    at_home = ((twin.boat.x - home_x) ** 2 + (twin.boat.y - home_y) ** 2) ** 0.5 <= HOME_TOLERANCE_M
     truth = twin.truth.document(mission_complete=complete and at_home)
     write_json(truth_path, truth)
     return SimulationResult(log_path, truth_path, truth, twin.time, time.perf_counter() - started, counts)
 
 
-def _round_trip_m(route: NDArray[np.float64], home: tuple[float, float]) -> float:
-    """Length of home -> route -> home, for the progress bar's expected duration."""
-    path = np.vstack([home, route, home])
-    return float(np.hypot(*np.diff(path, axis=0).T).sum())
+def _listen(live: LiveAnalyser, batch: SensedBatch, river: RiverFrame) -> tuple[tuple[float, float] | None, list[AnomalySignal]]:
+    """The boat's latest GNSS fix (local metres) and the live analyser's signals over a batch."""
+    p = batch.positions
+    fixes = [Position(t=float(t), lon=float(lon), lat=float(lat), sog_mps=float(sog), cog_deg=float(cog),
+                      heading_deg=float(h))
+             for t, lon, lat, sog, cog, h in zip(p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"])]
+    names = list(batch.sonde)
+    columns = [batch.sonde[name].tolist() for name in names]
+    signals = []
+    fix_index = 0
+    for k, t in enumerate(batch.sonde_t.tolist()):
+        while fix_index < len(fixes) and fixes[fix_index].t <= t:
+            live.position(fixes[fix_index])
+            fix_index += 1
+        signal = live.sample(SondeSample(t=t, values={name: column[k] for name, column in zip(names, columns)}))
+        if signal is not None:
+            signals.append(signal)
+    for fix in fixes[fix_index:]:
+        live.position(fix)
+    return local_fix(river, fixes[-1] if fixes else None), signals
 
 
-def _write(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+def write_sensed(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int]) -> None:
+    """One block's sensed records into the log (the caller's batch), counted by kind."""
     p = batch.positions
     log.positions(p["t"], p["lon"], p["lat"], p["sog"], p["cog"], p["heading"])
     log.sonde(batch.sonde_t, batch.sonde)

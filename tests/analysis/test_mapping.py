@@ -1,18 +1,15 @@
-"""Whole-river map: kriging in (s, n), its uncertainty, the water mask, NetCDF and PNG outputs."""
+"""Whole-river map: kriging in (s, n), its uncertainty, the water mask, parameters mapped together."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import gstools as gs
-import netCDF4
 import numpy as np
 import pytest
-from PIL import Image
 
 from riverpatrol.analysis import mapping
-from riverpatrol.analysis.mapping import RiverGrid, plot_map, river_map, write_netcdf
+from riverpatrol.analysis.mapping import RiverGrid, river_map, river_maps
 from riverpatrol.geo.frame import RiverFrame
 
 STRAIGHT = RiverFrame([[121.379, 28.3712], [121.385, 28.3712]], 28.0, 2.0)  # about 587 m long
@@ -157,49 +154,30 @@ def test_cells_outside_the_water_are_masked_and_cells_sit_at_their_s_n() -> None
     np.testing.assert_allclose(back_n, nn[away], atol=1e-3)
 
 
-# ---- NetCDF -----------------------------------------------------------------------------------
-def test_netcdf_round_trips(grid: RiverGrid, tmp_path: Path) -> None:
-    path = tmp_path / "map.nc"
-    write_netcdf({"conductivity": grid, "nh3n": grid}, path)
-    with netCDF4.Dataset(path) as nc:
-        assert nc.Conventions == "CF-1.8" and nc.source == "riverpatrol" and nc.title
-        assert {k: len(d) for k, d in nc.dimensions.items()} == {"s": grid.s.size, "n": grid.n.size, "nv": 2}
-        assert {"s", "n", "lon", "lat", "conductivity", "conductivity_std", "nh3n", "nh3n_std"} <= set(nc.variables)
-        np.testing.assert_array_equal(nc["s"][:], grid.s)
-        np.testing.assert_array_equal(nc["n"][:], grid.n)
-        assert nc["s"].bounds == "s_bnds" and nc["s"].units == "m"
-        np.testing.assert_allclose(np.ptp(nc["s_bnds"][:], axis=1), grid.ds)
-        np.testing.assert_allclose(nc["n_bnds"][:].mean(axis=1), grid.n)
-        np.testing.assert_array_equal(nc["lon"][:], grid.lon)
-        cond, std = nc["conductivity"], nc["conductivity_std"]
-        assert cond.dimensions == ("s", "n") and cond.units == "uS cm-1" and std.units == "uS cm-1"
-        assert nc["nh3n"].units == "mg L-1" and "ammonia" in nc["nh3n"].long_name
-        assert "standard deviation" in std.long_name and cond.ancillary_variables == "conductivity_std"
-        assert cond.coordinates == "lat lon" and nc["lat"].standard_name == "latitude"
-        assert cond.covariance_len_along == pytest.approx(grid.covariance.len_along)
-        back = cond[:]
-        np.testing.assert_array_equal(np.ma.getmaskarray(back), np.ma.getmaskarray(grid.estimate))
-        np.testing.assert_array_equal(back.compressed(), grid.estimate.compressed())
-        np.testing.assert_array_equal(std[:].compressed(), grid.std.compressed())
-
-
-def test_netcdf_refuses_unknown_parameters_and_mixed_grids(grid: RiverGrid, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not canonical"):
-        write_netcdf({"salinity": grid}, tmp_path / "a.nc")
+# ---- parameters mapped together ----------------------------------------------------------------
+def test_parameters_mapped_together_share_the_correlation_and_keep_their_own_scale() -> None:
     s, n, v = sampled_lines(STRAIGHT)
-    coarse = river_map(STRAIGHT, s, n, v, ds=10.0)
-    with pytest.raises(ValueError, match="grid differs"):
-        write_netcdf({"conductivity": grid, "nh3n": coarse}, tmp_path / "b.nc")
+    rng = np.random.default_rng(11)
+    other = 0.5 + 0.02 * (v - 20.0) + rng.normal(0.0, 0.001, v.size)  # another item, another unit
+    maps = river_maps(STRAIGHT, s, n, {"a": v, "b": other, "c": 100.0 * v})
+    a, b, c = maps["a"], maps["b"], maps["c"]
+    assert a.covariance.len_along == b.covariance.len_along and a.covariance.len_across == b.covariance.len_across
+    assert a.covariance.nugget / a.covariance.var == pytest.approx(b.covariance.nugget / b.covariance.var)
+    # one set of weights: a field a hundred times another maps to a hundred times its map
+    np.testing.assert_allclose(c.estimate.compressed(), 100.0 * a.estimate.compressed(), rtol=1e-9)
+    np.testing.assert_allclose(c.std.compressed(), 100.0 * a.std.compressed(), rtol=1e-9)
+    ss, nn = cells(b)
+    inner = (ss > 20.0) & (ss < STRAIGHT.length - 20.0) & (np.abs(nn) <= 11.0)
+    truth = 0.5 + 0.02 * (smooth_field(ss, nn) - 20.0)
+    assert np.abs(b.estimate - truth)[inner].max() < 0.01  # each keeps its own values
+    assert float(b.std.mean()) < 0.05 * float(a.std.mean())
 
 
-# ---- PNG --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("classes", [None, (25.0, 15.0, 15.0, 20.0)])  # unsorted, repeated: as GB 3838 COD
-def test_png_is_written(grid: RiverGrid, tmp_path: Path, classes: tuple[float, ...] | None) -> None:
-    path = tmp_path / "map.png"
-    track = STRAIGHT.local.to_lonlat(*STRAIGHT.from_river(np.linspace(0, 580, 200), 11.0))
-    plot_map(STRAIGHT, grid, path, title="synthetic", classes=classes, param="cod", track=track)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with Image.open(path) as img:
-        assert img.format == "PNG" and 800 <= img.width <= 4000 and 400 <= img.height <= 3000
-        colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
-    assert colours is not None and len(colours) > 50  # a drawn map, not a blank canvas
+def test_a_sample_missing_in_one_parameter_is_left_out_of_all() -> None:
+    s, n, v = sampled_lines(STRAIGHT)
+    other = v.copy()
+    other[::3] = np.nan
+    maps = river_maps(STRAIGHT, s, n, {"a": v, "b": other})
+    assert maps["a"].samples == maps["b"].samples == np.isfinite(other).sum()
+    with pytest.raises(ValueError, match="no parameters"):
+        river_maps(STRAIGHT, s, n, {})

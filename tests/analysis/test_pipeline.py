@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import netCDF4
+import numpy as np
 import pytest
 
 from riverpatrol.scenario import load_scenario
@@ -80,3 +81,15 @@ def test_a_log_with_no_samples_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "riverpatrol", "analyze", str(tmp_path), "--maps", "none"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "nothing to analyse" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_maps_share_one_system_unless_that_costs_a_parameter_its_samples() -> None:
+    from riverpatrol.analysis.pipeline import _map_groups
+
+    clean = np.ones(1000, bool)
+    spiky = clean.copy()
+    spiky[:5] = False  # a few flagged samples: the others lose 0.5 %, so all are mapped together
+    stuck = clean.copy()
+    stuck[500:] = False  # flagged for half the patrol: it would take half of every map with it
+    assert _map_groups({"conductivity": clean, "nh3n": spiky}) == [["conductivity", "nh3n"]]
+    assert _map_groups({"conductivity": clean, "do": stuck, "nh3n": spiky}) == [["conductivity"], ["do"], ["nh3n"]]

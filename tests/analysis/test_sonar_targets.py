@@ -75,7 +75,8 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         {"id": "V", "chainage_m": 480.0, "bank": "left", "submerged": False, "flow_m3ps": 0.01,
          "excess": TYPICAL_EXCESS},
     ]
-    result = simulate(parse_scenario(scenario), tmp_path_factory.mktemp("sonar"))
+    # the planned survey only: one pass down the right bank and one up the left, no second looks
+    result = simulate(parse_scenario(scenario), tmp_path_factory.mktemp("sonar"), investigate=False)
     return result.log_path, scenario
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.signal import savgol_filter
 
-from riverpatrol.analysis.track import Fixes, Track, passes, river_frame
+from riverpatrol.analysis.track import Fixes, Track, _savgol_quadratic, passes, river_frame
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.scenario import parse_scenario
@@ -88,3 +89,11 @@ def test_short_runs_are_manoeuvres_not_passes() -> None:
     frame = straight()
     s = np.concatenate([np.arange(100.0, 115.0, 1.5), np.arange(115.0, 100.0, -1.5)])
     assert passes(synthetic(frame, s, np.full(s.size, 6.0)), frame) == []
+
+
+def test_fix_smoothing_is_scipys_quadratic_savitzky_golay() -> None:
+    rng = np.random.default_rng(1)
+    for count, window in ((5000, 15), (16, 15), (7, 5)):
+        values = 1000.0 + 10.0 * np.cumsum(rng.normal(size=count))
+        np.testing.assert_allclose(_savgol_quadratic(values, window), savgol_filter(values, window, 2),
+                                   rtol=0.0, atol=1e-9)

@@ -67,3 +67,23 @@ def test_clearances_to_circles_polygons_and_hulls() -> None:
     np.testing.assert_allclose(gaps["pier"], [3.0, np.hypot(22, 5) - 1.0], atol=0.01)
     np.testing.assert_allclose(gaps["moored"], [np.hypot(20, 12), 3.0], atol=0.01)
     np.testing.assert_allclose(gaps["barge"], [np.hypot(5, 33), np.hypot(13, 24)], atol=0.01)
+
+
+def test_clearances_beyond_exact_within_are_lower_bounds() -> None:
+    obstacles = Obstacles.model_validate({
+        "static": [{"id": "moored", "type": "polygon",
+                    "ring": [lonlat(30, 0), lonlat(34, 0), lonlat(34, 2), lonlat(30, 2), lonlat(30, 0)]}],
+        "moving": [{"id": "barge", "path": [lonlat(0, -20), lonlat(100, -20)], "speed_mps": 1.0, "length_m": 10, "beam_m": 2}],
+    })
+    traffic = Traffic(obstacles, FRAME)
+    t = np.linspace(0.0, 60.0, 50)
+    x, y = np.linspace(-10.0, 60.0, 50), np.linspace(-25.0, 10.0, 50)
+    exact = traffic.clearances(t, x, y)
+    cheap = traffic.clearances(t, x, y, exact_within=4.0)
+    for name in ("moored", "barge"):
+        near = exact[name] <= 4.0
+        assert near.any() and (~near).any()
+        np.testing.assert_allclose(cheap[name][near], exact[name][near], atol=1e-9)
+        assert np.all(cheap[name][~near] <= exact[name][~near] + 1e-9)
+        bounded = ~np.isclose(cheap[name], exact[name])
+        assert bounded.any() and np.all(cheap[name][bounded] > 4.0)  # only beyond reach

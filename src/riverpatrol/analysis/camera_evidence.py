@@ -66,13 +66,20 @@ def camera_sightings(log: PatrolLog, frame: RiverFrame, fixes: Fixes) -> list[Si
 
 
 def _plume_pixels(rgb: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Rows and columns of brown-water pixels below the horizon, or None if too few."""
-    water = rgb[horizon + 1:].astype(np.int16)
-    r, g, b = water[..., 0], water[..., 1], water[..., 2]
-    brown = (r > 120) & (r < 185) & (g > 95) & (g < 155) & (b > 40) & (b < 100) & (r - b > 50) & (g - b > 30)
-    rows, cols = np.nonzero(brown)
-    if rows.size < PLUME_MIN_PIXELS:
+    """Rows and columns of brown-water pixels below the horizon, or None if too few.
+
+    Red well above blue is rare in a river scene (water, sky, banks and trees all fail it), so the
+    full colour test runs only on the pixels that pass that one first.
+    """
+    water = rgb[horizon + 1:]
+    redder = np.flatnonzero(np.subtract(water[..., 0], water[..., 2], dtype=np.int16) > 50)
+    if redder.size < PLUME_MIN_PIXELS:
         return None
+    r, g, b = (water[..., k].ravel()[redder].astype(np.int16) for k in range(3))
+    brown = (r > 120) & (r < 185) & (g > 95) & (g < 155) & (b > 40) & (b < 100) & (g - b > 30)
+    if np.count_nonzero(brown) < PLUME_MIN_PIXELS:
+        return None
+    rows, cols = np.divmod(redder[brown], water.shape[1])
     return rows + horizon + 1.0, cols + 0.5
 
 

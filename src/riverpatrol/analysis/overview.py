@@ -7,27 +7,25 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch, Polygon  # noqa: E402
-
-from riverpatrol.analysis.segments import CLASS_COLOURS  # noqa: E402
-from riverpatrol.analysis.standards import CLASS_NAMES_EN  # noqa: E402
+from riverpatrol.analysis.segments import CLASS_COLOURS
+from riverpatrol.analysis.standards import CLASS_NAMES_EN
 
 
 def plot_overview(segments: dict[str, Any], track_lonlat: tuple[Any, Any], findings: dict[str, Any],
                   path: Path, *, title: str) -> None:
     """PNG of class-coloured segments (GeoJSON), the track and ranked findings (GeoJSON)."""
-    fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
-    seen: set[int] = set()
-    for feature in segments["features"]:
-        props = feature["properties"]
-        ring = feature["geometry"]["coordinates"][0]
-        ax.add_patch(Polygon(ring, closed=True, facecolor=props["fill"], edgecolor="#555555", linewidth=0.3))
-        seen.add(props["class"])
+    fig = Figure(figsize=(9, 9), dpi=110)
+    ax = fig.add_subplot()
+    rings = [Polygon(f["geometry"]["coordinates"][0], closed=True) for f in segments["features"]]
+    ax.add_collection(PatchCollection(rings, facecolors=[f["properties"]["fill"] for f in segments["features"]],
+                                      edgecolors="#555555", linewidths=0.3))
+    seen = {f["properties"]["class"] for f in segments["features"]}
     lon, lat = track_lonlat
     ax.plot(lon, lat, color="#0d47a1", linewidth=0.9, label="track", zorder=3)
     for rank, feature in enumerate(findings["features"], start=1):
@@ -37,8 +35,8 @@ def plot_overview(segments: dict[str, Any], track_lonlat: tuple[Any, Any], findi
         ax.annotate(f"#{rank} {conf:.2f}", (flon, flat), textcoords="offset points", xytext=(8, 4),
                     fontsize=9, color="#b71c1c", weight="bold")
     handles = [Patch(facecolor=CLASS_COLOURS[c], edgecolor="#555555", label=CLASS_NAMES_EN[c]) for c in sorted(seen)]
-    handles.append(plt.Line2D([], [], color="#0d47a1", label="boat track"))
-    handles.append(plt.Line2D([], [], marker="v", color="#d50000", linestyle="", label="suspected outfall"))
+    handles.append(Line2D([], [], color="#0d47a1", label="boat track"))
+    handles.append(Line2D([], [], marker="v", color="#d50000", linestyle="", label="suspected outfall"))
     ax.legend(handles=handles, loc="best", fontsize=8)
     ax.set_aspect(1.0 / math.cos(math.radians(float(np.mean(lat)))))  # metres east = metres north
     ax.autoscale_view()
@@ -47,5 +45,4 @@ def plot_overview(segments: dict[str, Any], track_lonlat: tuple[Any, Any], findi
     ax.set_title(title)
     ax.ticklabel_format(useOffset=False)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig.savefig(path, pil_kwargs={"compress_level": 1})  # fast zlib: the default level took longer than drawing

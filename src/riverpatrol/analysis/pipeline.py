@@ -9,29 +9,29 @@ PNG overview and a summary.json). Reads the log alone, so a real boat's log goes
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
-from riverpatrol.analysis.findings import findings_geojson
-from riverpatrol.analysis.mapping import plot_map, river_map, write_netcdf
-from riverpatrol.analysis.outfalls import Finding, detect_outfalls
-from riverpatrol.analysis.overview import plot_overview
-from riverpatrol.analysis.qc import quality_control_sonde
+from riverpatrol.analysis.findings import Finding, findings_geojson
 from riverpatrol.analysis.segments import segments_geojson
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, classify, classify_segments
 from riverpatrol.analysis.track import Fixes, Track, river_frame
+from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.scenario import UNITS
 
-# Mapped by default: the tracer that shows plumes best and the items that set most classes. Kriging
-# costs about a second a parameter, so ``maps=ALL`` is the caller's choice.
+# Mapped by default: the tracer that shows plumes best and the items that set most classes. The
+# parameters share one kriging system, but each adds a PNG, so ``maps=ALL`` is the caller's choice.
 DEFAULT_MAPS = ("conductivity", "nh3n", "do")
 ALL = ("temperature", "ph", "do", "conductivity", "turbidity", "nh3n", "codmn", "cod", "tp")
+SHARED_LOSS = 0.01  # share of a parameter's valid samples its map may lose to share the others' system
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,15 @@ def resolve_log(path: Path) -> Path:
 def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MAPS,
             progress: Callable[[str], None] | None = None) -> AnalysisResult:
     """Write findings.geojson, segments.geojson, map.nc and maps/*.png (for ``maps``), overview.png
-    and summary.json."""
+    and summary.json.
+
+    The outfall search, the longest step, runs in a worker process (forked, so it starts at once
+    with everything imported) while this one reads the camera and draws the maps: on two cores
+    the analysis takes about as long as the search.
+    """
     step = progress or (lambda _: None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with PatrolLog(log_path) as log:
+    with PatrolLog(log_path) as log, ProcessPoolExecutor(1, mp_context=get_context("fork")) as worker:
         meta = log.meta
         frame = river_frame(meta)
         step("positions")
@@ -65,44 +70,82 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
                                    f"{log.count('position')} GNSS fixes: nothing to analyse")
         sonde = log.columns("sonde")
         fixes = Fixes.from_log(log, frame)
+        searched = worker.submit(_outfalls, log_path, fixes)
         track = Track.at_times(fixes, frame, sonde["t"])
         step("quality control")
+        from riverpatrol.analysis.qc import quality_control_sonde  # scipy: imported while the search runs
+
         qc = quality_control_sonde(sonde, meta)
         measured = {p: np.asarray(sonde[p], float) for p in qc.flags}
         step("GB 3838 classes")
         per_sample = classify(measured, qc.valid)
         segments = classify_segments(track.s, measured, qc.valid)
+        step("camera")
+        sightings = camera_sightings(log, frame, fixes)
+        files = {
+            "findings": out_dir / "findings.geojson",
+            "segments": out_dir / "segments.geojson",
+            "overview": out_dir / "overview.png",
+            "summary": out_dir / "summary.json",
+        }
+        segments_doc = segments_geojson(frame, segments)
+        write_json(files["segments"], segments_doc)
+        lon, lat = frame.local.to_lonlat(track.x, track.y)  # the track at the sonde's samples: enough to draw
+        mapped = [name for name in maps if name in measured]
+        if mapped:
+            step("whole-river maps")
+            files.update(_maps(frame, track, {name: measured[name] for name in mapped},
+                               {name: qc.valid[name] for name in mapped}, out_dir, (lon, lat)))
         step("suspected outfalls")
-        findings = with_camera(detect_outfalls(log), camera_sightings(log, frame, fixes))
-    files = {
-        "findings": out_dir / "findings.geojson",
-        "segments": out_dir / "segments.geojson",
-        "overview": out_dir / "overview.png",
-        "summary": out_dir / "summary.json",
-    }
-    segments_doc = segments_geojson(frame, segments)
+        findings = with_camera(searched.result(), sightings)
     findings_doc = findings_geojson(findings, frame)
     write_json(files["findings"], findings_doc)
-    write_json(files["segments"], segments_doc)
-    lon, lat = frame.local.to_lonlat(fixes.x, fixes.y)
-    mapped = [name for name in maps if name in measured]
-    if mapped:
-        step("whole-river maps")
-        grids = {}
-        for name in mapped:
-            ok = qc.valid[name] & np.isfinite(track.s)
-            grids[name] = river_map(frame, track.s[ok], track.n[ok], measured[name][ok])
-        files["map"] = out_dir / "map.nc"
-        write_netcdf(grids, files["map"])
-        (out_dir / "maps").mkdir(exist_ok=True)
-        for name, grid in grids.items():
-            files[f"map_{name}"] = out_dir / "maps" / f"{name}.png"
-            plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name, track=(lon, lat))
     step("overview")
+    from riverpatrol.analysis.overview import plot_overview  # matplotlib: imported after the fork
+
     plot_overview(segments_doc, (lon, lat), findings_doc, files["overview"], title="Patrol overview: GB 3838 class by segment")
     summary = _summary(meta, sonde, qc, per_sample, segments, findings)
     write_json(files["summary"], summary)
     return AnalysisResult(findings_doc, summary, files)
+
+
+def _outfalls(log_path: Path, fixes: Fixes) -> list[Finding]:
+    """The outfall search on its own connection to the log (the worker process's)."""
+    from riverpatrol.analysis.outfalls import detect_outfalls  # scipy.signal: imported by the worker only
+
+    with PatrolLog(log_path) as log:
+        return detect_outfalls(log, fixes)
+
+
+def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], valid: dict[str, np.ndarray],
+          out_dir: Path, track_lonlat: tuple[np.ndarray, np.ndarray]) -> dict[str, Path]:
+    """map.nc and maps/<parameter>.png of ``fields``, each from its ``valid`` samples."""
+    from riverpatrol.analysis.map_netcdf import write_netcdf  # imported here, while the search runs
+    from riverpatrol.analysis.map_png import plot_map
+    from riverpatrol.analysis.mapping import river_maps
+
+    grids = {}
+    for group in _map_groups(valid):
+        grids.update(river_maps(frame, track.s, track.n,
+                                {name: np.where(valid[name], fields[name], np.nan) for name in group}))
+    files = {"map": out_dir / "map.nc"}
+    write_netcdf(grids, files["map"])
+    (out_dir / "maps").mkdir(exist_ok=True)
+    for name, grid in grids.items():
+        files[f"map_{name}"] = out_dir / "maps" / f"{name}.png"
+        plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name,
+                 track=track_lonlat, track_sn=(track.s, track.n))
+    return files
+
+
+def _map_groups(valid: dict[str, np.ndarray]) -> list[list[str]]:
+    """Parameters mapped together share one kriging system but only the samples valid in all of
+    them: together while that leaves out at most SHARED_LOSS of any one's valid samples, else each
+    on its own (a sensor flagged for half the patrol must not take half of every map with it)."""
+    together = np.logical_and.reduce(list(valid.values()))
+    if all(together.sum() >= (1.0 - SHARED_LOSS) * mask.sum() for mask in valid.values()):
+        return [list(valid)]
+    return [[name] for name in valid]
 
 
 def _summary(meta: dict[str, Any], sonde: dict[str, Any], qc: Any, per_sample: Any, segments: Any,

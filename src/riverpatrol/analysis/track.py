@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import savgol_filter
 
 from riverpatrol.geo.frame import FloatArray, RiverFrame
 from riverpatrol.patrollog import PatrolLog
@@ -52,12 +51,25 @@ class Fixes:
             rate = 1.0 / float(np.median(np.diff(t)))
             window = int(SMOOTH_S * rate) | 1  # odd
             if t.size > window > 3:
-                x, y = (savgol_filter(v, window, 2) for v in (x, y))
+                x, y = (_savgol_quadratic(v, window) for v in (x, y))
         return cls(t, x, y, heading)
 
     def at(self, t: NDArray[np.float64]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(x, y, heading) at times ``t``, linearly interpolated between fixes."""
         return (np.interp(t, self.t, self.x), np.interp(t, self.t, self.y), np.interp(t, self.t, self.heading))
+
+
+def _savgol_quadratic(values: FloatArray, window: int) -> FloatArray:
+    """Quadratic Savitzky-Golay smoothing over an odd ``window``, the ends fitted on the first and
+    last windows: ``scipy.signal.savgol_filter(values, window, 2)`` written out, because importing
+    scipy.signal takes longer than ``analyze`` spends on everything before its outfall search."""
+    half = window // 2
+    offsets = np.arange(-half, half + 1)
+    fit = np.linalg.pinv(np.vander(offsets, 3, increasing=True))  # window values -> quadratic's coefficients
+    out = np.convolve(values, fit[0][::-1], mode="same")  # the quadratic at each window's centre
+    out[:half] = np.vander(offsets[:half], 3, increasing=True) @ fit @ values[:window]
+    out[-half:] = np.vander(offsets[-half:], 3, increasing=True) @ fit @ values[-window:]
+    return out
 
 
 @dataclass(frozen=True)

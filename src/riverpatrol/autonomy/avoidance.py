@@ -9,26 +9,27 @@ head-on, whether it passes the vessel port to port. Why velocity obstacles: see 
 
 ``Avoidance`` is the boat-side controller: it lets the autopilot run the mission in AUTO while
 the route ahead is clear, takes over in GUIDED with velocity targets when it is not, and hands
-back to AUTO at the first route point ahead once the way there is clear, re-uploading the rest
-of the mission if the detour passed some of its waypoints (unlike BendyRuler, which does not
-come back to the route). It sees only scans, GNSS fixes and the map.
+back to AUTO at the first route point ahead once the way there is clear, through the keeper of
+the mission (the supervisor), which re-uploads the rest of it if the detour passed some of its
+waypoints (unlike BendyRuler, which does not come back to the route). It sees only scans, GNSS
+fixes and the map.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from riverpatrol.autonomy.ownship import OwnShip
-from riverpatrol.autonomy.routes import mission_items
 from riverpatrol.autonomy.tracker import ObstacleTracker, Track
 from riverpatrol.autonomy.water import NearWater
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.records import MissionEvent
-from riverpatrol.vehicle.direct import DirectAutopilot
+from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.mission import Mode
 
 FloatArray = NDArray[np.float64]
@@ -196,6 +197,17 @@ class VelocityChooser:
         return wrong
 
 
+class MissionKeeper(Protocol):
+    """Who owns the mission (the supervisor): avoidance follows its waypoints and hands back through it."""
+
+    home: tuple[float, float]
+
+    @property
+    def mission(self) -> FloatArray: ...
+
+    def resume_at(self, now: float, first: int, reason: str) -> None: ...
+
+
 class _RoutePath:
     """The patrol as one polyline (home, route, home) with arc length, for progress and rejoining."""
 
@@ -227,8 +239,8 @@ class _RoutePath:
 class Avoidance:
     """The boat-side avoidance loop over one patrol, driving the autopilot through its interface."""
 
-    def __init__(self, pilot: DirectAutopilot, river: RiverFrame, home: tuple[float, float], route: FloatArray,
-                 config: AvoidanceConfig, *, max_range_m: float, scan_period_s: float, current_mps: float) -> None:
+    def __init__(self, pilot: Autopilot, river: RiverFrame, keeper: MissionKeeper, config: AvoidanceConfig, *,
+                 max_range_m: float, scan_period_s: float, current_mps: float) -> None:
         self.pilot = pilot
         self.river = river
         self.config = config
@@ -236,11 +248,11 @@ class Avoidance:
         self.tracker = ObstacleTracker()
         self.water = NearWater(river, max_range_m)
         self.chooser = VelocityChooser(self.water, config)
-        self.path = _RoutePath(np.vstack([home, route, home]))
+        self.keeper = keeper
+        self.path = _RoutePath(np.vstack([keeper.home, keeper.mission, keeper.home]))
         self._max_range = max_range_m
         self._scan_period = scan_period_s
         self._current = current_mps  # the mapped current adds to the boat's speed over ground
-        self._base = 0  # path index of mission seq 1 is base + 0; waypoint seq s is path index base + s - 1
         self._segment = 0
         self._avoiding = False
         self._clear_for = 0
@@ -248,6 +260,12 @@ class Avoidance:
         self._command = np.zeros(2)  # the velocity target last sent
 
     # ---- the loop ----------------------------------------------------------------------------
+    def follow(self, mission: FloatArray) -> None:
+        """The keeper has a new mission: rejoin that one from now on, starting from where the boat is."""
+        start = (self.own.x, self.own.y) if self.own.ready else self.keeper.home
+        self.path = _RoutePath(np.vstack([start, mission, self.keeper.home]))
+        self._segment = 0
+
     def observe(self, fixes: dict[str, FloatArray], scan_t: FloatArray, scan_heading: FloatArray,
                 scans: NDArray[np.uint16], increment_deg: float, max_cm: int) -> list[MissionEvent]:
         """Take a block's GNSS fixes and scans, and decide on its last scan.
@@ -322,23 +340,18 @@ class Avoidance:
     # ---- route bookkeeping ---------------------------------------------------------------------
     def _progress(self, x: float, y: float, mode: Mode) -> float:
         if mode is Mode.AUTO:
-            target = min(self._base + max(self.pilot.mission_seq, 2) - 1, self.path.last)
+            target = min(max(self.pilot.mission_seq, 2) - 1, self.path.last)
             self._segment = max(target - 1, 0)
         arc, self._segment = self.path.progress_near(x, y, self._segment)
         return arc
 
     def _rejoin(self, t: float, target: int) -> MissionEvent:
-        """Back to AUTO towards path point ``target``: resume, or upload the rest of the route from it."""
-        seq = target - self._base + 1
-        upload = seq != self.pilot.mission_seq
-        if upload:
-            rest = self.path.points[target : self.path.last]
-            self.pilot.upload_mission(mission_items(self.river, rest, self.config.cruise_mps))
-            self._base = target - 1
-        self.pilot.set_mode(Mode.AUTO)
+        """Back to AUTO towards path point ``target`` (path point k is mission waypoint k - 1)."""
+        first = max(min(target, self.path.last - 1) - 1, 0)
         self._avoiding = False
         self._segment = max(target - 1, 0)
-        return MissionEvent(t, "avoid_end", {"resume_point": target, "uploaded": upload})
+        self.keeper.resume_at(t, first, "avoidance detour done")  # a new mission comes back through follow()
+        return MissionEvent(t, "avoid_end", {"resume_waypoint": first})
 
 
 def _obstacles(tracks: list[Track], nearest: float) -> Obstacles:

@@ -14,11 +14,13 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Transformer
+from pyproj.enums import TransformDirection
 from shapely.geometry import LineString, Polygon
 
 FloatArray = NDArray[np.float64]
 
 _CHUNK = 2048  # points projected at once: bounds the (points x segments) temporaries
+_RUN = 512  # consecutive points sharing one bounding box when choosing candidate segments
 
 
 class LocalFrame:
@@ -27,15 +29,15 @@ class LocalFrame:
     def __init__(self, lon0: float, lat0: float) -> None:
         self.lon0, self.lat0 = float(lon0), float(lat0)
         crs = f"+proj=aeqd +lat_0={self.lat0} +lon_0={self.lon0} +datum=WGS84 +units=m"
-        self._fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        self._inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        self._transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)  # one, run both ways
 
     def to_xy(self, lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        x, y = self._fwd.transform(np.asarray(lon, float), np.asarray(lat, float))
+        x, y = self._transformer.transform(np.asarray(lon, float), np.asarray(lat, float))
         return np.asarray(x, float), np.asarray(y, float)
 
     def to_lonlat(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        lon, lat = self._inv.transform(np.asarray(x, float), np.asarray(y, float))
+        lon, lat = self._transformer.transform(np.asarray(x, float), np.asarray(y, float),
+                                                direction=TransformDirection.INVERSE)
         return np.asarray(lon, float), np.asarray(lat, float)
 
 
@@ -128,31 +130,42 @@ class RiverFrame:
     def project(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
         """(s, n) of local points, plus whether each foot falls inside the reach (not past an end).
 
-        Only segments near the points' bounding box are tried first (a track covers a few of them);
-        points that find none within the river's width are projected onto every segment. Either way
-        the answer is the nearest segment's, as if all were tried.
+        Points go in runs of consecutive ones (a track or a bank is local), and each run tries only
+        the segments near its bounding box first; points that find none within the river's width
+        are projected onto every segment. Either way the answer is the nearest segment's, as if all
+        were tried.
         """
         px = np.atleast_1d(np.asarray(x, float)).ravel()
         py = np.atleast_1d(np.asarray(y, float)).ravel()
         s, n, inside = np.empty(px.size), np.empty(px.size), np.empty(px.size, bool)
-        if px.size == 0:
-            return s, n, inside
         margin = float(self.widths.max())
-        lo_x, hi_x, lo_y, hi_y = px.min() - margin, px.max() + margin, py.min() - margin, py.max() + margin
-        ends = self._a + self._d
-        near = ~((np.maximum(self._a[:, 0], ends[:, 0]) < lo_x) | (np.minimum(self._a[:, 0], ends[:, 0]) > hi_x)
-                 | (np.maximum(self._a[:, 1], ends[:, 1]) < lo_y) | (np.minimum(self._a[:, 1], ends[:, 1]) > hi_y))
-        candidates = np.flatnonzero(near)
-        far = np.ones(px.size, bool)
-        if candidates.size:
-            dist = self._project_onto(candidates, px, py, s, n, inside)
-            far = dist > margin  # a segment outside the box could be nearer: try them all
+        far = np.zeros(px.size, bool)
+        for lo in range(0, px.size, _RUN):
+            run = slice(lo, lo + _RUN)
+            rx, ry = px[run], py[run]
+            candidates = np.flatnonzero(
+                (self._seg_hi[:, 0] >= rx.min() - margin) & (self._seg_lo[:, 0] <= rx.max() + margin)
+                & (self._seg_hi[:, 1] >= ry.min() - margin) & (self._seg_lo[:, 1] <= ry.max() + margin))
+            if candidates.size:
+                far[run] = self._project_onto(candidates, rx, ry, s[run], n[run], inside[run]) > margin
+            else:
+                far[run] = True  # a segment outside the box could be nearer: try them all
         if far.any():
             idx = np.flatnonzero(far)
             sub_s, sub_n, sub_in = np.empty(idx.size), np.empty(idx.size), np.empty(idx.size, bool)
             self._project_onto(np.arange(len(self.seg_len)), px[idx], py[idx], sub_s, sub_n, sub_in)
             s[idx], n[idx], inside[idx] = sub_s, sub_n, sub_in
         return s, n, inside
+
+    @cached_property
+    def _seg_lo(self) -> FloatArray:
+        """Lower-left corner of each segment's bounding box."""
+        return np.minimum(self._a, self._a + self._d)
+
+    @cached_property
+    def _seg_hi(self) -> FloatArray:
+        """Upper-right corner of each segment's bounding box."""
+        return np.maximum(self._a, self._a + self._d)
 
     def _project_onto(self, segs: NDArray[np.intp], px: FloatArray, py: FloatArray,
                       s: FloatArray, n: FloatArray, inside: NDArray[np.bool_]) -> FloatArray:

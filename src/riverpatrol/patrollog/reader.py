@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sqlite3
+from operator import itemgetter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,9 +86,16 @@ class PatrolLog:
         """
         with self._guard(f"reading {kind}"):
             rows = self._select(_known(kind), t0, t1).fetchall()
-        values = list(zip(*rows)) if rows else [()] * len(schema.TABLES[kind])
-        return {name: _column(kind, name, sqltype, vals)
-                for (name, sqltype), vals in zip(schema.TABLES[kind], values)}
+        reals = [i for i, (name, sqltype) in enumerate(schema.TABLES[kind])
+                 if sqltype.startswith("REAL") and (kind, name) not in _STORED]
+        # all REAL columns in one conversion (None -> NaN): numpy reads the row tuples in C
+        table = np.array(list(map(itemgetter(*reals), rows)) if len(reals) > 1 else
+                         [(row[reals[0]],) for row in rows], dtype=np.float64).reshape(len(rows), len(reals))
+        out: Columns = {}
+        for i, (name, sqltype) in enumerate(schema.TABLES[kind]):
+            out[name] = (table[:, reals.index(i)].copy() if i in reals
+                         else _column(kind, name, sqltype, list(map(itemgetter(i), rows))))
+        return out
 
     def close(self) -> None:
         self._db.close()
@@ -172,7 +180,7 @@ def _column(kind: str, name: str, sqltype: str, values: Sequence[Any]) -> NDArra
 
 def _stacked(kind: str, name: str, blobs: Sequence[bytes]) -> NDArray[Any]:
     """Equal-length packed rows as one writable N x S array."""
-    widths = sorted({len(b) for b in blobs})
+    widths = sorted(set(map(len, blobs)))
     if len(widths) > 1:
         raise ValueError(f"{kind}.{name}: rows differ in length ({widths} bytes); read them with records()")
     stored = _STORED[kind, name]

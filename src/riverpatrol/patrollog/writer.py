@@ -71,6 +71,25 @@ class PatrolLogWriter:
                 created.unlink(missing_ok=True)
             raise
 
+    @classmethod
+    def attach(cls, path: str | os.PathLike[str]) -> PatrolLogWriter:
+        """A second writer on a log another process created and is still writing.
+
+        On a boat the payload logger and the autopilot link are separate processes adding to one
+        patrol; SQLite's locking keeps each batch whole. Only ``close`` of the creator seals it.
+        """
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"patrol log {self.path} does not exist")
+        self._closed = False
+        self._in_batch = False
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        with self._guard("attaching"):
+            for pragma in schema.PRAGMAS:
+                self._db.execute(pragma)
+        return self
+
     def positions(self, t: ArrayLike, lon: ArrayLike, lat: ArrayLike, sog: ArrayLike,
                   cog: ArrayLike, heading: ArrayLike) -> None:
         """Append GNSS fixes; a NaN (e.g. no fix) is stored as NULL and read back as NaN."""

@@ -64,6 +64,11 @@ class RoverEmulation:
     _time: float = 0.0
     _local: list[tuple[float, float]] = field(default_factory=list)
 
+    @property
+    def time(self) -> float:
+        """The autopilot's clock: the time of the last control tick."""
+        return self._time
+
     # ---- commands (what the link layer calls) -----------------------------------------------
     def arm(self, armed: bool = True) -> None:
         if armed != self.armed:

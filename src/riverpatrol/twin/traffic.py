@@ -8,6 +8,7 @@ at the last point. Its footprint is a length x beam rectangle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,6 +35,13 @@ class StaticObstacle:
     geometry: Geometry  # local metres
     circle: tuple[float, float, float] | None  # (x, y, r) for a circle, else None
 
+    @cached_property
+    def bounds_circle(self) -> tuple[tuple[float, float], float]:
+        """A circle round the whole outline: centre and radius."""
+        ring = np.asarray(self.geometry.exterior.coords)
+        centre = (ring.min(axis=0) + ring.max(axis=0)) / 2.0
+        return (float(centre[0]), float(centre[1])), float(np.hypot(*(ring - centre).T).max())
+
 
 class Vessel:
     """One moving vessel: pose and footprint at any scenario time, vectorised over time."""
@@ -50,6 +58,7 @@ class Vessel:
         self.start = spec.start_s
         self.loop = spec.loop
         self.length, self.beam = spec.length_m, spec.beam_m
+        self.half_diagonal = float(np.hypot(self.length, self.beam)) / 2.0  # centre to a corner
 
     def pose(self, t: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(x, y, heading_rad) at times t."""
@@ -98,19 +107,40 @@ class Traffic:
                 self.static.append(StaticObstacle(obs.id, Polygon(np.column_stack([rx, ry])), None))
         self.vessels = [Vessel(v, frame) for v in obstacles.moving]
 
-    def clearances(self, t: FloatArray, x: FloatArray, y: FloatArray) -> dict[str, FloatArray]:
-        """Signed distance from each point (at its time) to each obstacle's outline, negative inside."""
-        where = points(x, y)
+    def clearances(self, t: FloatArray, x: FloatArray, y: FloatArray,
+                   exact_within: float = np.inf) -> dict[str, FloatArray]:
+        """Signed distance from each point (at its time) to each obstacle's outline, negative inside.
+
+        Exact up to ``exact_within``; beyond it a point may get a lower bound instead (its distance
+        to a circle round the obstacle), which spares the exact outline distance for the many points
+        of a patrol that are nowhere near an obstacle.
+        """
         out: dict[str, FloatArray] = {}
         for obs in self.static:
             if obs.circle is not None:  # exact for circles, and much faster than shapely
                 cx, cy, r = obs.circle
                 out[obs.id] = np.hypot(x - cx, y - cy) - r
             else:
-                out[obs.id] = _signed(obs.geometry, where)
+                (cx, cy), r = obs.bounds_circle
+                out[obs.id] = _signed_near(obs.geometry, x, y, np.hypot(x - cx, y - cy) - r, exact_within)
         for ves in self.vessels:
-            out[ves.id] = _signed(polygons(ves.footprints(t)), where)
+            vx, vy, _ = ves.pose(t)
+            bound = np.hypot(x - vx, y - vy) - ves.half_diagonal
+            near = bound <= exact_within
+            gap = bound.copy()
+            if near.any():
+                gap[near] = _signed(polygons(ves.footprints(t[near])), points(x[near], y[near]))
+            out[ves.id] = gap
         return out
+
+
+def _signed_near(shape: Geometry, x: FloatArray, y: FloatArray, bound: FloatArray, within: float) -> FloatArray:
+    """Signed distances to ``shape`` where ``bound`` (a lower bound) is within reach, else the bound."""
+    near = bound <= within
+    gap = bound.copy()
+    if near.any():
+        gap[near] = _signed(shape, points(x[near], y[near]))
+    return gap
 
 
 def _signed(shape: Geometry | NDArray[np.object_], where: NDArray[np.object_]) -> FloatArray:

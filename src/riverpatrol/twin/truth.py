@@ -6,19 +6,18 @@ Clearance is checked at every control tick (10 Hz).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.scenario import Scenario
+from riverpatrol.twin.ticks import TickBlock
 from riverpatrol.twin.traffic import Traffic
 
-if TYPE_CHECKING:
-    from riverpatrol.twin.twin import TickBlock
-
 BANK = "bank"
+_CHECK_TICKS = 300
 
 
 class TruthRecorder:
@@ -32,11 +31,37 @@ class TruthRecorder:
         self._length = 0.0
         self._last: tuple[float, float] | None = None
         self._in_contact: set[str] = set()
-        self.collisions: list[dict[str, Any]] = []
-        self.min_clearance = np.inf
+        self._collisions: list[dict[str, Any]] = []
+        self._min_clearance = np.inf
         self.duration = 0.0
+        self._pending: list[TickBlock] = []
+        self._pending_ticks = 0
 
     def observe(self, block: TickBlock) -> None:
+        """Take a block of true states; short ones (a boat avoiding, tick by tick) are gathered and
+        checked together, as the per-check cost is in the call, not the ticks."""
+        self._pending.append(block)
+        self._pending_ticks += len(block.t)
+        if self._pending_ticks >= _CHECK_TICKS:
+            self._check_pending()
+
+    @property
+    def collisions(self) -> list[dict[str, Any]]:
+        """Contacts so far, one per episode: where and when each began, and with what."""
+        self._check_pending()
+        return sorted(self._collisions, key=lambda c: c["t"])  # checked obstacle by obstacle
+
+    @property
+    def min_clearance(self) -> float:
+        """The least clearance so far (boat's circle to anything; negative in contact)."""
+        self._check_pending()
+        return float(self._min_clearance)
+
+    def _check_pending(self) -> None:
+        if not self._pending:
+            return
+        block = TickBlock.concat(self._pending)
+        self._pending, self._pending_ticks = [], 0
         t, x, y = block.t, block.x, block.y
         keep = block.ticks % self._track_every == 0
         self._track.append(np.column_stack([t[keep], x[keep], y[keep]]))
@@ -46,10 +71,12 @@ class TruthRecorder:
         self._last = (float(x[-1]), float(y[-1]))
         self.duration = float(t[-1])
         gaps = {BANK: self._river.water_clearance(block.s, block.n, block.inside)}
-        gaps.update(self._traffic.clearances(t, x, y))
+        # exact wherever a contact or a new minimum could be; a lower bound is enough elsewhere
+        least = min(self._min_clearance, float(gaps[BANK].min()) - self._radius)
+        gaps.update(self._traffic.clearances(t, x, y, exact_within=self._radius + max(least, 0.0)))
         for name, gap in gaps.items():
             clearance = gap - self._radius
-            self.min_clearance = min(self.min_clearance, float(clearance.min()))
+            self._min_clearance = min(self._min_clearance, float(clearance.min()))
             self._contacts(name, clearance < 0.0, t, x, y)
 
     def _contacts(self, name: str, touching: NDArray[np.bool_], t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]) -> None:
@@ -57,13 +84,14 @@ class TruthRecorder:
         before = np.concatenate([[name in self._in_contact], touching[:-1]])
         for k in np.flatnonzero(touching & ~before):
             lon, lat = self._river.local.to_lonlat(x[k], y[k])
-            self.collisions.append({"t": round(float(t[k]), 3), "with": name, "lon": float(lon), "lat": float(lat)})
+            self._collisions.append({"t": round(float(t[k]), 3), "with": name, "lon": float(lon), "lat": float(lat)})
         if touching[-1]:
             self._in_contact.add(name)
         else:
             self._in_contact.discard(name)
 
     def document(self, mission_complete: bool) -> dict[str, Any]:
+        self._check_pending()
         track = np.concatenate(self._track) if self._track else np.empty((0, 3))
         lon, lat = self._river.local.to_lonlat(track[:, 1], track[:, 2])
         frame = self._river

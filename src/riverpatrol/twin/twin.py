@@ -24,6 +24,7 @@ from riverpatrol.twin.gnss import GnssModel
 from riverpatrol.twin.ranging import MIN_CM, RangingSensor
 from riverpatrol.twin.sonar import PipeMouth, SideScanSonar
 from riverpatrol.twin.sonde import SondeModel
+from riverpatrol.twin.ticks import TickBlock
 from riverpatrol.twin.traffic import Traffic
 from riverpatrol.twin.truth import TruthRecorder
 
@@ -35,19 +36,24 @@ TRACK_EVERY = 10  # truth track at 1 Hz
 
 
 @dataclass(frozen=True)
-class TickBlock:
-    """True states over consecutive control ticks."""
+class Navigation:
+    """What the boat navigates by over a block: GNSS fixes and ranging scans, needed scan by scan."""
 
-    ticks: NDArray[np.int64]
-    t: NDArray[np.float64]
-    x: NDArray[np.float64]
-    y: NDArray[np.float64]
-    psi: NDArray[np.float64]
-    vx: NDArray[np.float64]
-    vy: NDArray[np.float64]
-    s: NDArray[np.float64]  # river coordinates of the true positions
-    n: NDArray[np.float64]
-    inside: NDArray[np.bool_]  # not past either end of the reach
+    positions: dict[str, NDArray[np.float64]]
+    scan_t: NDArray[np.float64]
+    scan_heading: NDArray[np.float64]
+    scans: NDArray[np.uint16]
+
+    @staticmethod
+    def concat(parts: list[Navigation]) -> Navigation:
+        if len(parts) == 1:
+            return parts[0]
+        return Navigation(
+            positions={k: np.concatenate([p.positions[k] for p in parts]) for k in parts[0].positions},
+            scan_t=np.concatenate([p.scan_t for p in parts]),
+            scan_heading=np.concatenate([p.scan_heading for p in parts]),
+            scans=np.concatenate([p.scans for p in parts]),
+        )
 
 
 @dataclass(frozen=True)
@@ -158,13 +164,22 @@ class RiverTwin:
 
     def sense(self, block: TickBlock) -> SensedBatch:
         """Everything the boat's sensors produced during ``block``."""
-        truth = self.field.values(block.s, block.n, block.t)
-        sonde_ticks, sonde_values = self.sonde.sample(block.ticks, truth)
+        return self.payload(block, self.navigation(block))
+
+    def navigation(self, block: TickBlock) -> Navigation:
+        """GNSS fixes and ranging scans during ``block``: what avoidance needs as it goes."""
         g = block.ticks % GNSS_EVERY == 0
         positions = self.gnss.fixes(block.x[g], block.y[g], block.vx[g], block.vy[g], block.psi[g])
         positions["t"] = block.t[g]
         r = block.ticks % self._scan_every == 0
         scans = self.ranging.scans(block.t[r], block.x[r], block.y[r], block.psi[r], block.s[r])
+        return Navigation(positions, block.t[r], compass_deg(block.psi[r]), scans)
+
+    def payload(self, block: TickBlock, navigation: Navigation) -> SensedBatch:
+        """The rest of what the sensors produced during ``block`` (sonde, sonar, camera), with the
+        block's ``navigation``; one call may cover several blocks navigated one by one."""
+        truth = self.field.values(block.s, block.n, block.t)
+        sonde_ticks, sonde_values = self.sonde.sample(block.ticks, truth)
         p = block.ticks % SONAR_EVERY == 0
         port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p], s=block.s[p], n=block.n[p])
         keyframes = np.flatnonzero(block.ticks % self._keyframe_every == 0)
@@ -175,12 +190,12 @@ class RiverTwin:
             for i, (k, t) in enumerate(zip(keyframes, frame_t))
         ]
         return SensedBatch(
-            positions=positions,
+            positions=navigation.positions,
             sonde_t=sonde_ticks * TICK_S,
             sonde={name: sonde_values[:, i] for i, name in enumerate(self.sonde.channels)},
-            scan_t=block.t[r],
-            scan_heading=compass_deg(block.psi[r]),
-            scans=scans,
+            scan_t=navigation.scan_t,
+            scan_heading=navigation.scan_heading,
+            scans=navigation.scans,
             scan_increment_deg=self.ranging.increment_deg,
             scan_min_cm=MIN_CM,
             scan_max_cm=self.ranging.max_cm,

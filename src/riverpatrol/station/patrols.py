@@ -1,0 +1,200 @@
+"""Patrols the station runs: a scenario's patrol in the twin, in a worker thread, ingested live.
+
+The worker runs ``riverpatrol.simulate.simulate`` at the chosen speedup; between blocks the log is
+read forward (the same ``LogTail`` as import), stored, and published to the live feed and the video
+feed. Operator commands (pause = HOLD, resume = AUTO, abort = RTL) go to the boat through the
+autopilot interface between blocks; an aborted patrol ends when the boat is home. When the patrol
+ends the analysis runs and its findings are stored and announced.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riverpatrol.patrollog import PatrolLog, PatrolLogError
+from riverpatrol.scenario import Scenario
+from riverpatrol.simulate import PACED_BLOCK_S, log_metadata, simulate
+from riverpatrol.station import models
+from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
+from riverpatrol.station.live import Hub, live_message
+from riverpatrol.station.store import Store
+from riverpatrol.station.video import VideoFeed
+from riverpatrol.vehicle.direct import DirectAutopilot
+from riverpatrol.vehicle.mission import Mode
+
+VIDEO_FPS = 15.0  # camera keyframes per wall-clock second asked of the twin (at most one per tick)
+LIVE_MAPS = ("conductivity", "nh3n", "do")
+_COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
+_log = logging.getLogger(__name__)
+
+
+class CommandRefused(ValueError):
+    """A command that does not apply to the patrol as it is (not running, unknown command)."""
+
+
+@dataclass
+class _Run:
+    patrol_id: int
+    scenario: Scenario
+    speedup: float
+    out: Path
+    video_fps: float
+    status: str = "running"
+    returned: bool = False  # an aborted boat has reached home
+    commands: queue.Queue[str] = field(default_factory=queue.Queue)
+    frames: queue.Queue[tuple[float, float, bytes] | None] = field(default_factory=queue.Queue)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class PatrolRunner:
+    """Starts twin patrols and relays operator commands to them."""
+
+    def __init__(self, store: Store, hub: Hub, video: VideoFeed) -> None:
+        self.store, self.hub, self.video = store, hub, video
+        self._runs: dict[int, _Run] = {}
+        self._lock = threading.Lock()
+
+    def start(self, scenario: Scenario, speedup: float, name: str | None = None, video_fps: float = VIDEO_FPS) -> int:
+        """Store the new patrol and start it; returns its id at once."""
+        with self.store.session() as session:
+            patrol = models.Patrol(name=name or scenario.name, source="twin", status="running",
+                                   meta=log_metadata(scenario))
+            session.add(patrol)
+            session.flush()
+            out = new_patrol_dir(patrol.id).resolve()
+            patrol.log_path = str(out / "patrol.sqlite")
+            patrol.products_dir = str(out / "analysis")
+            patrol_id = patrol.id
+        run = _Run(patrol_id, scenario, speedup, out, video_fps)
+        run.thread = threading.Thread(target=self._work, args=(run,), name=f"patrol-{patrol_id}", daemon=True)
+        with self._lock:
+            self._runs[patrol_id] = run
+        run.thread.start()
+        return patrol_id
+
+    def command(self, patrol_id: int, command: str) -> str:
+        """Queue pause, resume or abort; returns the status it leads to."""
+        with self._lock:
+            run = self._runs.get(patrol_id)
+        if run is None or run.thread is None or not run.thread.is_alive():
+            raise CommandRefused(f"patrol {patrol_id} is not running in this station")
+        if command not in _COMMANDS:
+            raise CommandRefused(f"unknown command {command!r} (known: {', '.join(_COMMANDS)})")
+        run.commands.put(command)
+        return _COMMANDS[command][1]
+
+    def running(self) -> list[int]:
+        with self._lock:
+            return [pid for pid, run in self._runs.items() if run.thread and run.thread.is_alive()]
+
+    def wait(self, patrol_id: int, timeout_s: float | None = None) -> None:
+        with self._lock:
+            run = self._runs.get(patrol_id)
+        if run and run.thread:
+            run.thread.join(timeout_s)
+
+    def shutdown(self) -> None:
+        """Stop every patrol at its next block; what was received stays stored."""
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.stop.set()
+        for run in runs:
+            if run.thread:
+                run.thread.join(30.0)
+
+    # ---- the worker ----------------------------------------------------------------------------
+    def _work(self, run: _Run) -> None:
+        out = run.out
+        tail: LogTail | None = None
+        player = threading.Thread(target=self._play, args=(run,), name=f"video-{run.patrol_id}", daemon=True)
+        player.start()
+
+        def progress(now: float, _expected: float) -> None:
+            nonlocal tail
+            committed = time.time()  # the boat side has just committed this block to its log
+            if tail is None:
+                tail = LogTail(PatrolLog(out / "patrol.sqlite"))
+            self._ingest(run, tail.read(now), committed)
+
+        try:
+            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / run.video_fps),
+                     progress=progress, control=lambda pilot: self._control(run, pilot))
+            if tail is None:
+                tail = LogTail(PatrolLog(out / "patrol.sqlite"))
+            self._ingest(run, tail.read(None), time.time())
+            tail.log.close()
+            run.frames.put(None)
+            if run.status == "stopped":  # the station is shutting down: no time for the analysis
+                self._set_status(run, "interrupted")
+            else:
+                self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
+        except Exception as exc:  # the patrol failed: keep what arrived, say why
+            run.frames.put(None)
+            _log.exception("patrol %s failed", run.patrol_id)
+            self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _play(self, run: _Run) -> None:
+        """Push queued frames to the video feed when they are due; ends on ``None``."""
+        while (item := run.frames.get()) is not None:
+            due, t, jpeg = item
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            self.video.push(run.patrol_id, t, jpeg)
+
+    def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
+        while not run.commands.empty():
+            mode, status = _COMMANDS[run.commands.get()]
+            pilot.set_mode(mode)
+            self._set_status(run, status)
+        if run.stop.is_set():
+            run.status = "stopped"
+            return True
+        return run.status == "returning" and run.returned
+
+    def _ingest(self, run: _Run, window: Window, committed_unix: float) -> None:
+        with self.store.session() as session:
+            write_window(session, run.patrol_id, window)
+        if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
+            run.returned = True
+        if window.video and window.until is not None:
+            # The twin hands over a block of frames at once: play them out at their own pace over
+            # the next block, as a camera would have sent them (one block of buffering).
+            block_wall = PACED_BLOCK_S / run.speedup
+            for frame in window.video:
+                due = committed_unix + block_wall - (window.until - frame["t"]) / run.speedup
+                run.frames.put((due, frame["t"], frame["jpeg"]))
+        else:
+            for frame in window.video:
+                self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
+        if not window.empty():
+            message = live_message(run.patrol_id, window, status=run.status)
+            message["produced_unix"] = committed_unix
+            self.hub.publish(run.patrol_id, message)
+
+    def _finish(self, run: _Run, status: str, log_path: Path) -> None:
+        error = None
+        try:
+            result, segments = run_analysis(log_path, log_path.parent / "analysis", LIVE_MAPS)
+            with self.store.session() as session:
+                write_analysis(session, run.patrol_id, result, segments)
+        except (ValueError, PatrolLogError) as exc:  # too little to analyse: the patrol itself stands
+            error = f"analysis: {exc}"
+        self._set_status(run, status, error=error)
+
+    def _set_status(self, run: _Run, status: str, error: str | None = None) -> None:
+        run.status = status
+        with self.store.session() as session:
+            patrol = session.get_one(models.Patrol, run.patrol_id)
+            patrol.status = status
+            if error:
+                patrol.error = error[:2000]
+        self.hub.publish(run.patrol_id, {"type": "status", "patrol": run.patrol_id, "status": status,
+                                         "error": error})

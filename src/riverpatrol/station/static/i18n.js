@@ -1,0 +1,30 @@
+// UI text in Chinese and English; class names come from the server (GB 3838, both languages).
+const TEXT = {
+  zh: {
+    title: "河道巡查站", patrol: "巡查", pause: "暂停", resume: "继续", abort: "返航", report: "报告",
+    colour_by: "着色", live: "实时", mode: "模式", patrol_time: "巡查时间", speed: "航速", heading: "航向",
+    position: "位置", endurance: "续航剩余", link: "链路", video: "视频", no_video: "无实时视频",
+    start_patrol: "启动巡查（数字孪生）", scenario: "场景", or_upload: "或上传", speedup: "倍速", start: "启动",
+    chart: "参数曲线", chainage: "里程", time: "时间", findings: "疑似排口", confidence: "置信度", bank: "岸别",
+    evidence: "证据", snapshot: "画面", status: "状态", history: "巡查记录", name: "名称", source: "来源",
+    duration: "时长", samples: "样本", confirm: "确认", dismiss: "排除", overall_class: "水质类别（综合）",
+    left: "左岸", right: "右岸", link_ok: "正常", link_stale: "中断", open: "待核实", confirmed: "已确认",
+    dismissed: "已排除", running: "巡查中", paused: "已暂停", returning: "返航中", finished: "已完成",
+    aborted: "已中止", failed: "失败", interrupted: "已中断", twin: "数字孪生", import: "导入", mavlink: "MAVLink", operator: "操作员",
+    sonar: "声呐", camera: "摄像", none: "无", banks: "河岸", route: "规划航线", track: "航迹",
+  },
+  en: {
+    title: "River patrol station", patrol: "Patrol", pause: "Pause", resume: "Resume", abort: "Return home", report: "Report",
+    colour_by: "Colour by", live: "Live", mode: "Mode", patrol_time: "Patrol time", speed: "Speed", heading: "Heading",
+    position: "Position", endurance: "Endurance left", link: "Link", video: "Video", no_video: "No live video",
+    start_patrol: "Start a patrol (twin)", scenario: "Scenario", or_upload: "or upload", speedup: "Speedup", start: "Start",
+    chart: "Parameter plot", chainage: "Chainage", time: "Time", findings: "Suspected outfalls", confidence: "Confidence",
+    bank: "Bank", evidence: "Evidence", snapshot: "Camera", status: "Status", history: "Patrol history", name: "Name",
+    source: "Source", duration: "Duration", samples: "Samples", confirm: "Confirm", dismiss: "Dismiss",
+    overall_class: "Water class (overall)", left: "left", right: "right", link_ok: "OK", link_stale: "lost",
+    open: "open", confirmed: "confirmed", dismissed: "dismissed", running: "running", paused: "paused",
+    returning: "returning", finished: "finished", aborted: "aborted", failed: "failed", interrupted: "interrupted", twin: "twin", import: "import",
+    mavlink: "MAVLink", operator: "Operator", sonar: "sonar", camera: "camera", none: "none", banks: "Banks",
+    route: "Planned route", track: "Track",
+  },
+};

@@ -1,0 +1,26 @@
+"""Whole-river maps as PNG: lon/lat beside the straightened reach, estimate and std."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from riverpatrol.analysis.map_png import plot_map
+from riverpatrol.analysis.mapping import RiverGrid
+from riverpatrol.geo.frame import RiverFrame
+
+
+@pytest.mark.parametrize("classes", [None, (25.0, 15.0, 15.0, 20.0)])  # unsorted, repeated: as GB 3838 COD
+def test_png_is_written(kriged: RiverGrid, straight_reach: RiverFrame, tmp_path: Path,
+                        classes: tuple[float, ...] | None) -> None:
+    path = tmp_path / "map.png"
+    track = straight_reach.local.to_lonlat(*straight_reach.from_river(np.linspace(0, 580, 200), 11.0))
+    plot_map(straight_reach, kriged, path, title="synthetic", classes=classes, param="cod", track=track)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as img:
+        assert img.format == "PNG" and 800 <= img.width <= 4000 and 400 <= img.height <= 3000
+        colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50  # a drawn map, not a blank canvas

@@ -1,0 +1,52 @@
+"""Station fixtures: stores on SQLite and on the real PostgreSQL of this machine (a throwaway
+database per test session, PostGIS enabled)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from riverpatrol.station.store import Store
+
+PG_ADMIN = os.environ.get("RIVERPATROL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL, dropped after the session."""
+    name = f"riverpatrol_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN}: {exc}")
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        finally:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An empty migrated store of each kind; the station's data directory in tmp_path."""
+    monkeypatch.setenv("RIVERPATROL_DATA_DIR", str(tmp_path / "station"))
+    if request.param == "sqlite":
+        opened = Store(f"sqlite:///{tmp_path / 'station.sqlite'}")
+    else:
+        opened = Store(request.getfixturevalue("postgres_url"))
+        _empty(opened)
+    yield opened
+    opened.close()
+
+
+def _empty(store: Store) -> None:
+    """Tests share the session's PostgreSQL database: each starts with no patrols."""
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE patrol RESTART IDENTITY CASCADE")
+

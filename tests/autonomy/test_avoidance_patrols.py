@@ -121,7 +121,8 @@ def test_survey_keeps_its_bank_offset_on_a_clear_reach(shared_dir: Path, tmp_pat
 
 
 @pytest.mark.skipif(not os.environ.get("RIVERPATROL_RANDOM_PATROLS"),
-                    reason="50 whole patrols with traffic take too long for every run; set RIVERPATROL_RANDOM_PATROLS=1")
+                    reason="the randomised acceptance does not pass yet (docs/autonomy.md, known limits); "
+                           "run it with RIVERPATROL_RANDOM_PATROLS=1")
 @pytest.mark.parametrize("seed", range(RANDOM_PATROLS))
 def test_random_reaches_with_traffic(seed: int, tmp_path: Path) -> None:
     data = generate_scenario(seed, traffic=True, length_m=350.0, n_outfalls=1)

@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 # The dashboard's front-end libraries, from npm (package-lock.json), served offline by the station.
 VENDOR := src/riverpatrol/station/static/vendor
 WEB := $(VENDOR)/.installed
-# System packages the station's tests use: PostGIS for the local PostgreSQL, Chromium for the
-# browser tests, CJK fonts for Chinese in reports, poppler to look at report pages. Installed
+# System packages the tests use: PostGIS for the local PostgreSQL, Chromium for the
+# browser tests, CJK fonts for Chinese in reports, poppler to look at report pages, socat for a
+# serial line (a pseudo-terminal pair) to the emulated sonde. Installed
 # through apt only when missing (CI runs as root on Debian).
 PG_MAJOR := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
-APT_PACKAGES := chromium fonts-noto-cjk poppler-utils $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
+APT_PACKAGES := chromium fonts-noto-cjk poppler-utils socat $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
 .PHONY: demo test test-fast bench clean web system-packages

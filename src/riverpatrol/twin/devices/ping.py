@@ -9,6 +9,7 @@ latest depth. Start and stop them inside an event loop.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 
 import numpy as np
 from brping import definitions
@@ -21,7 +22,7 @@ _SOUND_DMPS = 14_820  # speed of sound in fresh water, decimetres per second
 _OMNISCAN_HZ = 450_000
 
 
-class _Device(asyncio.DatagramProtocol):
+class _Device(asyncio.DatagramProtocol, ABC):
     """A UDP Ping device: decodes requests, remembers who asked, answers through ``sendto``."""
 
     def __init__(self) -> None:
@@ -35,8 +36,9 @@ class _Device(asyncio.DatagramProtocol):
         for frame in self.decoder.datagram(data):
             self.handle(frame, addr)
 
+    @abstractmethod
     def handle(self, frame: pingproto.PingFrame, addr: tuple[str, int]) -> None:
-        raise NotImplementedError
+        """Answer one request from ``addr``: each device knows its own messages."""
 
     @property
     def address(self) -> str:

@@ -7,6 +7,7 @@ at the last point. Its footprint is a length x beam rectangle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -122,24 +123,23 @@ class Traffic:
                 out[obs.id] = np.hypot(x - cx, y - cy) - r
             else:
                 (cx, cy), r = obs.bounds_circle
-                out[obs.id] = _signed_near(obs.geometry, x, y, np.hypot(x - cx, y - cy) - r, exact_within)
+                out[obs.id] = _signed_near(lambda near, g=obs.geometry: g, x, y,
+                                           np.hypot(x - cx, y - cy) - r, exact_within)
         for ves in self.vessels:
             vx, vy, _ = ves.pose(t)
-            bound = np.hypot(x - vx, y - vy) - ves.half_diagonal
-            near = bound <= exact_within
-            gap = bound.copy()
-            if near.any():
-                gap[near] = _signed(polygons(ves.footprints(t[near])), points(x[near], y[near]))
-            out[ves.id] = gap
+            out[ves.id] = _signed_near(lambda near, v=ves: polygons(v.footprints(t[near])), x, y,
+                                       np.hypot(x - vx, y - vy) - ves.half_diagonal, exact_within)
         return out
 
 
-def _signed_near(shape: Geometry, x: FloatArray, y: FloatArray, bound: FloatArray, within: float) -> FloatArray:
-    """Signed distances to ``shape`` where ``bound`` (a lower bound) is within reach, else the bound."""
+def _signed_near(shape_at: Callable[[NDArray[np.bool_]], Geometry | NDArray[np.object_]], x: FloatArray,
+                 y: FloatArray, bound: FloatArray, within: float) -> FloatArray:
+    """Signed distances to the outline ``shape_at(near)`` gives for the points ``near`` (those whose
+    lower ``bound`` is within reach); the bound itself for the rest."""
     near = bound <= within
     gap = bound.copy()
     if near.any():
-        gap[near] = _signed(shape, points(x[near], y[near]))
+        gap[near] = _signed(shape_at(near), points(x[near], y[near]))
     return gap
 
 

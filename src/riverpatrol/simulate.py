@@ -93,12 +93,6 @@ def patrol_supervisor(scenario: Scenario, pilot: Autopilot, *, investigate: bool
         bank_offset_m=m.bank_offset_m, investigate=investigate))
 
 
-def expected_duration_s(supervisor: Supervisor, cruise_mps: float) -> float:
-    """Home, the route and home again at cruise speed: the progress bar's expected duration."""
-    path = np.vstack([supervisor.home, supervisor.route, supervisor.home])
-    return float(np.hypot(*np.diff(path, axis=0).T).sum()) / cruise_mps
-
-
 def local_fix(river: RiverFrame, fix: Position | None) -> tuple[float, float] | None:
     """A GNSS fix in the river map's local metres (None without one)."""
     if fix is None or not np.isfinite(fix.lon):
@@ -141,7 +135,7 @@ def simulate(
         max_range_m=ranging.max_range_m, scan_period_s=1.0 / ranging.rate_hz, current_mps=scenario.river.velocity_mps,
     )
     supervisor.on_mission = avoidance.follow
-    expected_s = expected_duration_s(supervisor, scenario.boat.cruise_speed_mps)
+    expected_s = supervisor.planned_s
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=scenario.mission.pattern, waypoints=len(supervisor.route))

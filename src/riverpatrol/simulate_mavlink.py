@@ -24,7 +24,6 @@ from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import (
     FAST_KEYFRAME_S,
     SimulationResult,
-    expected_duration_s,
     local_fix,
     patrol_supervisor,
     prepare_outputs,
@@ -75,7 +74,7 @@ def simulate_over_mavlink(
         try:
             _wait_for_twin(pilot, child, stderr_path)
             supervisor = patrol_supervisor(scenario, pilot, investigate=False)  # no sonde on this link
-            expected_s = expected_duration_s(supervisor, scenario.boat.cruise_speed_mps)
+            expected_s = supervisor.planned_s
             with PatrolLogWriter.attach(log_path) as log:
                 log.event(pilot.time, "patrol_start", pattern=scenario.mission.pattern,
                           waypoints=len(supervisor.route))

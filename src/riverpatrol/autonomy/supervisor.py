@@ -101,6 +101,8 @@ class Supervisor:
                  route: NDArray[np.float64], config: SupervisorConfig) -> None:
         self.pilot, self.river, self.home, self.route, self.config = pilot, river, home, route, config
         self.phase = Phase.PREFLIGHT
+        home_s, home_n = river.to_river(np.array([home[0]]), np.array([home[1]]))
+        self._home_s, self._home_n = float(home_s[0]), float(home_n[0])  # the way home is reckoned along the river
         self._mission = route  # the waypoints of the mission the autopilot holds, home not included
         self._survey_last = len(route) - 1  # index in the mission of the survey's last waypoint
         self.on_mission: Callable[[NDArray[np.float64]], None] | None = None  # told each new mission
@@ -149,6 +151,12 @@ class Supervisor:
         return self.phase is Phase.DONE
 
     @property
+    def planned_s(self) -> float:
+        """Home, the route and home again at cruise speed: the patrol as planned, before any detour."""
+        path = np.vstack([self.home, self.route, self.home])
+        return float(np.hypot(*np.diff(path, axis=0).T).sum()) / self.config.cruise_mps
+
+    @property
     def completed(self) -> bool:
         """Done because the patrol came home, not because preflight stopped it."""
         return self._completed
@@ -182,10 +190,8 @@ class Supervisor:
         clearance = river.bank_clearance(self.route[:, 0], self.route[:, 1])
         if clearance.min() < c.radius_m:
             problems.append(f"the route comes within {clearance.min():.1f} m of the bank (boat radius {c.radius_m} m)")
-        path = np.vstack([self.home, self.route, self.home])
-        planned_s = float(np.hypot(*np.diff(path, axis=0).T).sum()) / c.cruise_mps
-        if planned_s + c.reserve_s > c.endurance_s:
-            problems.append(f"the patrol needs {planned_s:.0f} s plus {c.reserve_s:.0f} s reserve; "
+        if self.planned_s + c.reserve_s > c.endurance_s:
+            problems.append(f"the patrol needs {self.planned_s:.0f} s plus {c.reserve_s:.0f} s reserve; "
                             f"endurance is {c.endurance_s:.0f} s")
         return problems
 
@@ -260,14 +266,14 @@ class Supervisor:
     def _home_time(self, fix: tuple[float, float]) -> float:
         """Time home by water at cruise speed, with the margin and the reserve."""
         c = self.config
-        (s, home_s), (n, home_n) = self.river.to_river(np.array([fix[0], self.home[0]]), np.array([fix[1], self.home[1]]))
-        distance = abs(s - home_s) + abs(n) + abs(home_n)
-        return float(distance) / c.cruise_mps * (1.0 + c.return_margin) + c.reserve_s
+        s, n = self.river.to_river(np.array([fix[0]]), np.array([fix[1]]))
+        distance = abs(float(s[0]) - self._home_s) + abs(float(n[0])) + abs(self._home_n)
+        return distance / c.cruise_mps * (1.0 + c.return_margin) + c.reserve_s
 
     def _go_home(self, now: float, fix: tuple[float, float], reason: str, **detail: Any) -> None:
-        s = self.river.to_river(np.array([fix[0], self.home[0]]), np.array([fix[1], self.home[1]]))[0]
+        s, _ = self.river.to_river(np.array([fix[0]]), np.array([fix[1]]))
         self._investigation = None
-        self._replan(now, return_route(self.river, float(s[0]), float(s[1]), self.config.bank_offset_m), 0)
+        self._replan(now, return_route(self.river, float(s[0]), self._home_s, self.config.bank_offset_m), 0)
         self._emit(now, "failsafe", reason=reason, action="return home by water", **detail)
         self._enter(now, Phase.RETURN, reason)
 

@@ -483,23 +483,16 @@ def _instrument_ports(text: str, sonde_map: str) -> DevicePorts:
 
 
 def _read_points(path: Path) -> list[tuple[str, float, float]]:
+    from riverpatrol.interop.lonlat_csv import LonLatError, parse_lonlat_csv
+
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
         _fail(f"--points: cannot read {path}: {exc.strerror or exc}")
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            lon, lat = float(parts[0]), float(parts[1])
-        except ValueError:
-            _fail(f"{path}:{number}: expected 'lon,lat', got {line.strip()!r}")
-        rows.append((f"{parts[0]},{parts[1]}", lon, lat))
-    return rows
+    try:
+        return parse_lonlat_csv(text, str(path))
+    except LonLatError as exc:
+        _fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from riverpatrol.interop.lonlat_csv import LonLatError, parse_lonlat_csv
+
 
 class PolylineError(ValueError):
     """The file is not a usable polyline; the message names the file and, where it can, the line."""
@@ -53,15 +55,8 @@ def _geometries(doc: Any) -> list[dict[str, Any]]:
 
 
 def _csv(path: Path, text: str) -> list[tuple[float, float]]:
-    points = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split(",")
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            points.append((float(parts[0]), float(parts[1])))
-        except ValueError:
-            raise PolylineError(f"{path}:{number}: expected 'lon,lat', got {line.strip()!r}") from None
-    return points
+    uncommented = "\n".join("" if line.lstrip().startswith("#") else line for line in text.splitlines())
+    try:
+        return [(lon, lat) for _, lon, lat in parse_lonlat_csv(uncommented, str(path))]
+    except LonLatError as exc:
+        raise PolylineError(str(exc)) from None

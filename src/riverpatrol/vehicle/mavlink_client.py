@@ -78,6 +78,7 @@ class MavlinkAutopilot:
         self._next_beat = 0.0
         self._link_up = False
         self._heard_first = threading.Event()
+        self._replacing: list[MissionEvent] | None = None  # waypoints reached during a mission upload
         self.bad_packets = 0
         self.foreign_packets = 0
         self.received = 0
@@ -222,14 +223,26 @@ class MavlinkAutopilot:
 
     # ---- missions ----------------------------------------------------------------------------
     def upload_mission(self, items: Sequence[MissionItem], mission_type: int = mavlink.MAV_MISSION_TYPE_MISSION) -> None:
-        """MISSION_COUNT -> (MISSION_REQUEST_INT -> MISSION_ITEM_INT)* -> MISSION_ACK, home at seq 0."""
-        wire = [encode(item) for item in items]
-        if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
-            here = self.position()
-            wire.insert(0, home_item(here.lon, here.lat) if here else home_item(0.0, 0.0))
-        self.upload_wire(wire, mission_type)
-        if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
-            self._event("mission_loaded", items=len(items))
+        """MISSION_COUNT -> (MISSION_REQUEST_INT -> MISSION_ITEM_INT)* -> MISSION_ACK, home at seq 0.
+
+        The vehicle runs the old mission while the new one goes up: a waypoint it reaches meanwhile
+        counts in the old mission's numbers, so once the new mission is accepted that event is
+        dropped (the caller would read it as the new mission's item); if the upload fails, it stays.
+        """
+        if mission_type != mavlink.MAV_MISSION_TYPE_MISSION:
+            self.upload_wire([encode(item) for item in items], mission_type)
+            return
+        here = self.position()
+        wire = [home_item(here.lon, here.lat) if here else home_item(0.0, 0.0), *(encode(item) for item in items)]
+        self._replacing = []
+        try:
+            self.upload_wire(wire, mission_type)
+        except AutopilotError:
+            self._event_all(self._replacing)
+            raise
+        finally:
+            self._replacing = None
+        self._event("mission_loaded", items=len(items))
 
     def upload_wire(self, wire: Sequence[WireItem], mission_type: int) -> None:
         """Upload items as they go on the wire (fence and rally items, or a mission with its home)."""
@@ -429,6 +442,8 @@ class MavlinkAutopilot:
     def _on_item_reached(self, msg: Any) -> None:
         if msg.seq == 0 and self._mode is Mode.GUIDED:
             self._event("target_reached", mode=Mode.GUIDED.name)
+        elif (replacing := self._replacing) is not None:
+            replacing.append(MissionEvent(t=self._time, kind="waypoint_reached", detail={"seq": msg.seq}))
         else:
             self._event("waypoint_reached", seq=msg.seq)
 
@@ -466,8 +481,11 @@ class MavlinkAutopilot:
             self._conn.mav.send(message)
 
     def _event(self, kind: str, **detail: Any) -> None:
+        self._event_all([MissionEvent(t=self._time, kind=kind, detail=detail)])
+
+    def _event_all(self, events: list[MissionEvent]) -> None:
         with self._state_lock:
-            self._events.append(MissionEvent(t=self._time, kind=kind, detail=detail))
+            self._events.extend(events)
 
 
 _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {

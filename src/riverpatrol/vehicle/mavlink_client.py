@@ -78,7 +78,6 @@ class MavlinkAutopilot:
         self._next_beat = 0.0
         self._link_up = False
         self._heard_first = threading.Event()
-        self._replacing: list[MissionEvent] | None = None  # waypoints reached during a mission upload
         self.bad_packets = 0
         self.foreign_packets = 0
         self.received = 0
@@ -223,36 +222,35 @@ class MavlinkAutopilot:
 
     # ---- missions ----------------------------------------------------------------------------
     def upload_mission(self, items: Sequence[MissionItem], mission_type: int = mavlink.MAV_MISSION_TYPE_MISSION) -> None:
-        """MISSION_COUNT -> (MISSION_REQUEST_INT -> MISSION_ITEM_INT)* -> MISSION_ACK, home at seq 0.
-
-        The vehicle runs the old mission while the new one goes up: a waypoint it reaches meanwhile
-        counts in the old mission's numbers, so once the new mission is accepted that event is
-        dropped (the caller would read it as the new mission's item); if the upload fails, it stays.
-        """
-        if mission_type != mavlink.MAV_MISSION_TYPE_MISSION:
-            self.upload_wire([encode(item) for item in items], mission_type)
-            return
-        here = self.position()
-        wire = [home_item(here.lon, here.lat) if here else home_item(0.0, 0.0), *(encode(item) for item in items)]
-        self._replacing = []
-        try:
-            self.upload_wire(wire, mission_type)
-        except AutopilotError:
-            self._event_all(self._replacing)
-            raise
-        finally:
-            self._replacing = None
-        self._event("mission_loaded", items=len(items))
+        """MISSION_COUNT -> (MISSION_REQUEST_INT -> MISSION_ITEM_INT)* -> MISSION_ACK, home at seq 0."""
+        wire = [encode(item) for item in items]
+        if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
+            here = self.position()
+            wire.insert(0, home_item(here.lon, here.lat) if here else home_item(0.0, 0.0))
+        self.upload_wire(wire, mission_type)
+        if mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
+            self._event("mission_loaded", items=len(items))
 
     def upload_wire(self, wire: Sequence[WireItem], mission_type: int) -> None:
-        """Upload items as they go on the wire (fence and rally items, or a mission with its home)."""
+        """Upload items as they go on the wire (fence and rally items, or a mission with its home).
+
+        The vehicle runs the old mission until it accepts the new one: a waypoint reached that the
+        caller has not been handed by then counts in the old mission's numbers, and is dropped at
+        the acceptance (the caller would read it as the new mission's item). A failed upload
+        leaves it be.
+        """
         def ours(m: Any) -> bool:
             return (m.get_type() in ("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK")
                     and m.mission_type == mission_type)
 
         def answer(request: Any) -> None:
-            """In the link thread: each requested item goes out at once, with no thread hand-off."""
-            if request.get_type() != "MISSION_ACK" and 0 <= request.seq < len(wire):
+            """In the link thread: each requested item goes out at once, with no thread hand-off;
+            the acceptance of a mission drops its predecessor's waypoint events before any of its own."""
+            if request.get_type() == "MISSION_ACK":
+                if request.type == mavlink.MAV_MISSION_ACCEPTED and mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
+                    with self._state_lock:
+                        self._events = [e for e in self._events if e.kind != "waypoint_reached"]
+            elif 0 <= request.seq < len(wire):
                 last[0] = wire[request.seq].message(request.seq, mission_type, self._target,
                                                     as_int=request.get_type() == "MISSION_REQUEST_INT")
                 self._send(last[0])
@@ -442,8 +440,6 @@ class MavlinkAutopilot:
     def _on_item_reached(self, msg: Any) -> None:
         if msg.seq == 0 and self._mode is Mode.GUIDED:
             self._event("target_reached", mode=Mode.GUIDED.name)
-        elif (replacing := self._replacing) is not None:
-            replacing.append(MissionEvent(t=self._time, kind="waypoint_reached", detail={"seq": msg.seq}))
         else:
             self._event("waypoint_reached", seq=msg.seq)
 
@@ -481,11 +477,8 @@ class MavlinkAutopilot:
             self._conn.mav.send(message)
 
     def _event(self, kind: str, **detail: Any) -> None:
-        self._event_all([MissionEvent(t=self._time, kind=kind, detail=detail)])
-
-    def _event_all(self, events: list[MissionEvent]) -> None:
         with self._state_lock:
-            self._events.extend(events)
+            self._events.append(MissionEvent(t=self._time, kind=kind, detail=detail))
 
 
 _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {

@@ -103,7 +103,7 @@ class PatrolAutonomy:
     def done(self) -> bool:
         return self.supervisor.done
 
-    def fix(self, fix: Position) -> None:
+    def _fix(self, fix: Position) -> None:
         """A new GNSS fix (the autopilot's position estimate over a link)."""
         if not (math.isfinite(fix.lon) and math.isfinite(fix.lat)):
             return
@@ -112,7 +112,7 @@ class PatrolAutonomy:
         if self._live is not None:
             self._live.position(fix)
 
-    def scan(self, ring: RangeScan) -> list[MissionEvent]:
+    def _scan(self, ring: RangeScan) -> list[MissionEvent]:
         """A ranging ring: the avoidance's decision on it, if it is one the avoidance waits for."""
         fixes, self._fixes = self._fixes, []
         columns = {"t": np.array([f.t for f in fixes]), "lon": np.array([f.lon for f in fixes]),
@@ -137,15 +137,15 @@ class PatrolAutonomy:
         autopilot's, the avoidance's and the supervisor's events."""
         fix = pilot.position()
         if fix is not None and (self._latest is None or fix.t > self._latest.t):
-            self.fix(fix)
+            self._fix(fix)
         events = pilot.events()
         rings = pilot.scans()
         if rings:
             self.skipped_rings += len(rings) - 1
-            events += self.scan(rings[-1])
-        return events + self.update(pilot.time, events, LinkState(autopilot=pilot.link_up))
+            events += self._scan(rings[-1])
+        return events + self._update(pilot.time, events, LinkState(autopilot=pilot.link_up))
 
-    def update(self, now: float, events: list[MissionEvent], links: LinkState | None = None) -> list[MissionEvent]:
+    def _update(self, now: float, events: list[MissionEvent], links: LinkState) -> list[MissionEvent]:
         """The supervisor's turn: the autopilot's events and the signals raised since the last call;
         returns its own events, for the log."""
         signals, self._signals = self._signals, []

@@ -2,7 +2,7 @@
 boat side drives it through ``MavlinkAutopilot`` on UDP loopback, as it would a real boat.
 
 The boat side runs the same autonomy as a direct run (``autonomy/patrol.py``): the supervisor,
-the avoidance on every OBSTACLE_DISTANCE ring the autopilot streams, and investigations from the
+the avoidance on the OBSTACLE_DISTANCE rings the autopilot streams, and investigations from the
 live analyser. The child's sensors write the patrol log (the boat's payload logger); the boat
 side reads the sonde's samples from it as they are committed (the sonde is not on the MAVLink
 link; ``riverpatrol boat`` polls its own), adds its events to the same log, and the child writes
@@ -29,7 +29,7 @@ from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import FAST_KEYFRAME_S, SimulationResult, prepare_outputs
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 
-DEFAULT_SPEEDUP = 20.0  # the avoidance's commands act within a block: 0.4 s of twin time at 20x
+DEFAULT_SPEEDUP = 20.0  # the avoidance's commands act from the twin's next block: 0.4 s of twin time at 20x
 CHECK_EVERY_S = 0.05
 STARTUP_S = 60.0  # the child imports numpy, builds the twin, then speaks
 STOP_S = 30.0
@@ -57,8 +57,8 @@ def simulate_over_mavlink(
 ) -> SimulationResult:
     """Run the scenario's mission over MAVLink; the child's twin is paced at ``speedup``.
 
-    The boat side looks at the link once per ranging period of twin time, so it sees each ring
-    in time to act on it; ``investigate`` as in ``simulate``.
+    The boat side looks at the link once per ranging period of twin time and decides on the
+    newest ring; ``investigate`` as in ``simulate``.
     """
     log_path, truth_path = prepare_outputs(out_dir, overwrite)
     if log_path.exists():

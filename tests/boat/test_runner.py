@@ -109,7 +109,7 @@ def test_a_patrol_avoids_a_pier_and_investigates_what_its_sonde_finds(serve_twin
              "obstacles": {"static": [{"id": "pier", "type": "circle", "center": _east(300.0, -7.0), "radius_m": 1.0}],
                            "moving": []},
              "boat": {"home": _east(10.0)}, "mission": {"pattern": "outfall-survey"}}
-    speedup = 10.0
+    speedup = 20.0
     addresses, announced = {}, threading.Event()
 
     def announce(name, address):

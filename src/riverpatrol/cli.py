@@ -63,7 +63,7 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
 
         try:
             if via == "mavlink":
-                result = _run_over_mavlink(scenario, out, speedup, keyframe_s, overwrite, tick)
+                result = _run_over_mavlink(scenario, out, speedup, keyframe_s, overwrite, investigate, tick)
             else:
                 result = simulate(scenario, out, speedup=speedup, keyframe_s=keyframe_s, overwrite=overwrite,
                                   max_log_bytes=None if max_log_mb is None else int(max_log_mb * 1e6),
@@ -77,13 +77,13 @@ def _run(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float
 
 
 def _run_over_mavlink(scenario: Scenario, out: Path, speedup: float | None, keyframe_s: float | None,
-                      overwrite: bool, tick: Any) -> SimulationResult:
+                      overwrite: bool, investigate: bool, tick: Any) -> SimulationResult:
     from riverpatrol.simulate_mavlink import DEFAULT_SPEEDUP, TwinServeFailed, simulate_over_mavlink
     from riverpatrol.vehicle.autopilot import AutopilotError
 
     try:
         return simulate_over_mavlink(scenario, out, speedup=speedup or DEFAULT_SPEEDUP, keyframe_s=keyframe_s,
-                                     overwrite=overwrite, progress=tick)
+                                     overwrite=overwrite, investigate=investigate, progress=tick)
     except (AutopilotError, TwinServeFailed) as exc:
         _fail(f"the patrol over MAVLink stopped: {exc}; what was recorded until then is in {out}", code=1)
 
@@ -114,8 +114,8 @@ def simulate(
     keyframe_interval: Annotated[float | None, typer.Option("--keyframe-interval", min=0.1, help="Seconds between camera keyframes (default 5 fast, 1 paced).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing log in OUT.")] = False,
     max_log_mb: Annotated[float | None, typer.Option("--max-log-mb", min=0.1, help="Cap the log's size, as a small SD card would.")] = None,
-    via: Annotated[str, typer.Option("--via", help="direct (in-process) or mavlink (twin serve in a child process, UDP loopback; default speedup 50).")] = "direct",
-    investigate: Annotated[bool, typer.Option("--investigate/--no-investigate", help="Let the supervisor go back to look at anomalies the live analysis raises (direct only).")] = True,
+    via: Annotated[str, typer.Option("--via", help="direct (in-process) or mavlink (twin serve in a child process, UDP loopback; default speedup 20).")] = "direct",
+    investigate: Annotated[bool, typer.Option("--investigate/--no-investigate", help="Let the supervisor go back to look at anomalies the live analysis raises.")] = True,
 ) -> None:
     """Run a scenario's patrol in the twin, writing the patrol log and the twin's truth."""
     if fast and speedup is not None:
@@ -359,11 +359,11 @@ def boat(
     def report(line: str) -> None:
         errors.print(Text(f"boat: {line}"), soft_wrap=True)
 
-    with _autopilot(cfg, river) as (pilot, supervisor):
+    with _autopilot(cfg) as pilot:
         report(f"logging to {cfg.patrol.log}" + (f", patrolling through {cfg.autopilot.url}" if pilot else "")
                + " (Ctrl-C ends the patrol)")
         try:
-            summary = run_boat(cfg, river, autopilot=pilot, supervisor=supervisor, speedup=speedup, report=report)
+            summary = run_boat(cfg, river, autopilot=pilot, patrol=pilot is not None, speedup=speedup, report=report)
         except FileExistsError as exc:
             _fail(str(exc))
         except (BoatError, PatrolLogError) as exc:
@@ -374,13 +374,11 @@ def boat(
 
 
 @contextmanager
-def _autopilot(cfg: BoatConfig, river: Scenario) -> Iterator[tuple[Any, Any]]:
-    """The MAVLink autopilot of ``[autopilot]`` (after its first heartbeat, ``wait_s`` at most) and the supervisor
-    driving the river file's mission through it; (None, None) without an autopilot."""
+def _autopilot(cfg: BoatConfig) -> Iterator[Any]:
+    """The MAVLink autopilot of ``[autopilot]`` (after its first heartbeat, ``wait_s`` at most); None without one."""
     if cfg.autopilot is None:
-        yield None, None
+        yield None
         return
-    from riverpatrol.simulate import patrol_supervisor
     from riverpatrol.vehicle.autopilot import AutopilotError
     from riverpatrol.vehicle.link import LinkError
     from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
@@ -394,7 +392,7 @@ def _autopilot(cfg: BoatConfig, river: Scenario) -> Iterator[tuple[Any, Any]]:
             pilot.wait_heartbeat(cfg.autopilot.wait_s)
         except AutopilotError as exc:
             _fail(f"autopilot {cfg.autopilot.url}: {exc}")
-        yield pilot, patrol_supervisor(river, pilot, investigate=False)
+        yield pilot
 
 
 @twin_app.command("field")

@@ -16,12 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from riverpatrol.analysis.live import AnomalySignal, LiveAnalyser
-from riverpatrol.autonomy.avoidance import Avoidance, AvoidanceConfig
-from riverpatrol.autonomy.routes import plan_route
-from riverpatrol.autonomy.supervisor import Phase, Supervisor, SupervisorConfig
+from riverpatrol.autonomy.patrol import local_fix, patrol_avoidance, patrol_supervisor
+from riverpatrol.autonomy.supervisor import Phase
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLogWriter
@@ -29,7 +26,6 @@ from riverpatrol.records import MissionEvent, Position, SondeSample
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.ticks import TickBlock
 from riverpatrol.twin.twin import TICK_S, Navigation, RiverTwin, SensedBatch
-from riverpatrol.vehicle.autopilot import Autopilot
 from riverpatrol.vehicle.direct import DirectAutopilot
 
 LOG_NAME = "patrol.sqlite"
@@ -82,25 +78,6 @@ def twin_log_metadata(twin: RiverTwin) -> dict[str, Any]:
     return meta
 
 
-def patrol_supervisor(scenario: Scenario, pilot: Autopilot, *, investigate: bool) -> Supervisor:
-    """The boat side's supervisor for the scenario's mission, planned from the river map alone."""
-    river = scenario.river_frame()  # the map the boat navigates by: geometry only, no truth
-    m, boat = scenario.mission, scenario.boat
-    route = plan_route(river, m.pattern, m.from_chainage_m, m.to_chainage_m, m.bank_offset_m)
-    hx, hy = river.local.to_xy(*boat.home)
-    return Supervisor(pilot, river, (float(hx), float(hy)), route, SupervisorConfig(
-        cruise_mps=boat.cruise_speed_mps, endurance_s=boat.endurance_s, radius_m=boat.radius_m,
-        bank_offset_m=m.bank_offset_m, investigate=investigate))
-
-
-def local_fix(river: RiverFrame, fix: Position | None) -> tuple[float, float] | None:
-    """A GNSS fix in the river map's local metres (None without one)."""
-    if fix is None or not np.isfinite(fix.lon):
-        return None
-    x, y = river.local.to_xy(fix.lon, fix.lat)
-    return float(x), float(y)
-
-
 def simulate(
     scenario: Scenario,
     out_dir: Path,
@@ -128,13 +105,7 @@ def simulate(
     supervisor = patrol_supervisor(scenario, pilot, investigate=investigate)
     river = supervisor.river
     live = LiveAnalyser(river, scenario.sensors.sonde.model_dump())
-    ranging = scenario.sensors.obstacle_ranging
-    avoidance = Avoidance(
-        pilot, river, supervisor,
-        AvoidanceConfig(radius_m=scenario.boat.radius_m, cruise_mps=scenario.boat.cruise_speed_mps),
-        max_range_m=ranging.max_range_m, scan_period_s=1.0 / ranging.rate_hz, current_mps=scenario.river.velocity_mps,
-    )
-    supervisor.on_mission = avoidance.follow
+    avoidance = patrol_avoidance(scenario, pilot, supervisor)
     expected_s = supervisor.planned_s
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
     with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:

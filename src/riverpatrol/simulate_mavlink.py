@@ -1,8 +1,12 @@
 """A whole patrol over real MAVLink: the twin runs as ``twin serve`` in a child process and the
 boat side drives it through ``MavlinkAutopilot`` on UDP loopback, as it would a real boat.
 
-The child's sensors write the patrol log (the boat's payload logger); the boat side adds the
-autopilot's events to the same log, and the child writes the truth when told to stop.
+The boat side runs the same autonomy as a direct run (``autonomy/patrol.py``): the supervisor,
+the avoidance on the OBSTACLE_DISTANCE rings the autopilot streams, and investigations from the
+live analyser. The child's sensors write the patrol log (the boat's payload logger); the boat
+side reads the sonde's samples from it as they are committed (the sonde is not on the MAVLink
+link; ``riverpatrol boat`` polls its own), adds its events to the same log, and the child writes
+the truth when told to stop.
 """
 
 from __future__ import annotations
@@ -17,20 +21,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from riverpatrol.autonomy.supervisor import LinkState
+from riverpatrol.autonomy.patrol import PatrolAutonomy
 from riverpatrol.jsonfile import write_json
 from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
+from riverpatrol.records import SondeSample
 from riverpatrol.scenario import Scenario
-from riverpatrol.simulate import (
-    FAST_KEYFRAME_S,
-    SimulationResult,
-    local_fix,
-    patrol_supervisor,
-    prepare_outputs,
-)
+from riverpatrol.simulate import FAST_KEYFRAME_S, SimulationResult, prepare_outputs
 from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 
-DEFAULT_SPEEDUP = 50.0
+DEFAULT_SPEEDUP = 20.0  # the avoidance's commands act from the twin's next block: 0.4 s of twin time at 20x
 CHECK_EVERY_S = 0.05
 STARTUP_S = 60.0  # the child imports numpy, builds the twin, then speaks
 STOP_S = 30.0
@@ -53,9 +52,14 @@ def simulate_over_mavlink(
     speedup: float = DEFAULT_SPEEDUP,
     keyframe_s: float | None = None,
     overwrite: bool = False,
+    investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
 ) -> SimulationResult:
-    """Run the scenario's mission over MAVLink; the child's twin is paced at ``speedup``."""
+    """Run the scenario's mission over MAVLink; the child's twin is paced at ``speedup``.
+
+    The boat side looks at the link once per ranging period of twin time and decides on the
+    newest ring; ``investigate`` as in ``simulate``.
+    """
     log_path, truth_path = prepare_outputs(out_dir, overwrite)
     if log_path.exists():
         raise FileExistsError(f"patrol log {log_path} already exists")
@@ -73,23 +77,27 @@ def simulate_over_mavlink(
                 stdout=subprocess.DEVNULL, stderr=stderr)
         try:
             _wait_for_twin(pilot, child, stderr_path)
-            supervisor = patrol_supervisor(scenario, pilot, investigate=False)  # no sonde on this link
+            autonomy = PatrolAutonomy.for_scenario(scenario, pilot,
+                                                   scenario.sensors.sonde.model_dump() if investigate else None)
+            supervisor = autonomy.supervisor
             expected_s = supervisor.planned_s
-            with PatrolLogWriter.attach(log_path) as log:
+            look_s = 1.0 / (scenario.sensors.obstacle_ranging.rate_hz * speedup)
+            with PatrolLogWriter.attach(log_path) as log, _LoggedSonde(log_path) as sonde:
                 log.event(pilot.time, "patrol_start", pattern=scenario.mission.pattern,
                           waypoints=len(supervisor.route))
-                while not supervisor.done and pilot.time < scenario.boat.endurance_s:
-                    time.sleep(CHECK_EVERY_S)
+                while not autonomy.done and pilot.time < scenario.boat.endurance_s:
+                    time.sleep(look_s)
                     if child.poll() is not None:
                         raise TwinServeFailed(_exit_message(child, stderr_path))
-                    events = pilot.events()
-                    events += supervisor.update(pilot.time, local_fix(supervisor.river, pilot.position()), events,
-                                                links=LinkState(autopilot=pilot.link_up))
+                    if investigate:
+                        for sample in sonde.since_last(pilot.time):
+                            autonomy.sample(sample)
+                    events = autonomy.step(pilot)
                     log.events([(e.t, e.kind, e.detail) for e in events])
                     if progress:
                         progress(pilot.time, expected_s)
                 log.event(pilot.time, "link_stats", received=pilot.received, bad=pilot.bad_packets,
-                          foreign=pilot.foreign_packets)
+                          foreign=pilot.foreign_packets, skipped_rings=autonomy.skipped_rings)
                 log.event(pilot.time, "patrol_end", mission_complete=supervisor.completed)
         finally:
             if child.poll() is None:
@@ -102,6 +110,31 @@ def simulate_over_mavlink(
     with PatrolLog(log_path) as read:
         counts = {kind: read.count(kind) for kind in ("position", "sonde", "ranging", "sonar", "frame", "event")}
     return SimulationResult(log_path, truth_path, truth, scenario_s, time.perf_counter() - started, counts)
+
+
+class _LoggedSonde:
+    """The sonde's samples as the child's payload logger commits them, each once."""
+
+    def __init__(self, path: Path) -> None:
+        self._log = PatrolLog(path)
+        self._last = -1.0
+        self._read_at = -1.0
+
+    def since_last(self, now: float) -> list[SondeSample]:
+        """Samples logged since the last call; the log is read once a second of twin time at most."""
+        if now < self._read_at + 1.0:
+            return []
+        self._read_at = now
+        fresh = [s for s in self._log.records("sonde", t0=self._last) if isinstance(s, SondeSample) and s.t > self._last]
+        if fresh:
+            self._last = fresh[-1].t
+        return fresh
+
+    def __enter__(self) -> _LoggedSonde:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._log.close()
 
 
 def _wait_for_twin(pilot: MavlinkAutopilot, child: subprocess.Popen[bytes], stderr_path: Path) -> None:

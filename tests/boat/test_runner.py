@@ -2,10 +2,14 @@
 
 A thread steps the twin at real time in 0.2 s blocks and feeds its devices; the boat process polls
 them into a patrol log. Mid-run the sonde is unplugged and plugged back: its gap is in the log as
-instrument_down/instrument_up, and the sonar, echosounder and camera went on meanwhile.
+instrument_down/instrument_up, and the sonar, echosounder and camera went on meanwhile. On a
+patrol through ``twin serve --instruments`` the boat process avoids what its autopilot's ranging
+shows and goes back to look at what its own sonde finds.
 """
 
 import asyncio
+import math
+import threading
 
 import numpy as np
 import pytest
@@ -14,6 +18,8 @@ from riverpatrol.boat.config import BoatConfig
 from riverpatrol.boat.runner import BoatError, BoatProcess
 from riverpatrol.patrollog import PatrolLog
 from riverpatrol.scenario import parse_scenario
+from riverpatrol.twin.devices import DevicePorts
+from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
 
 
 def _config(devices, log, duration_s, config_for):
@@ -86,3 +92,47 @@ def test_a_failing_job_ends_the_patrol_cleanly_and_says_why(make_scenario, tmp_p
     with PatrolLog(log_path) as log:
         kinds = list(log.columns("event")["kind"])
     assert kinds == ["patrol_start", "boat_error", "patrol_end"]
+
+
+def _east(metres, north=0.0):
+    return [121.38 + metres / (111_320.0 * math.cos(math.radians(28.37))), 28.37 + north / 110_574.0]
+
+
+@pytest.mark.slow
+def test_a_patrol_avoids_a_pier_and_investigates_what_its_sonde_finds(serve_twin, tmp_path):
+    # a 400 m reach: a pier on the right-bank survey lane, an outfall on the left bank
+    river = {"schema": "riverpatrol.scenario/1", "name": "pier-and-outfall",
+             "river": {"centerline": [_east(0.0), _east(400.0)], "width_m": 20.0, "depth_m": 2.0,
+                       "velocity_mps": 0.25, "transverse_dispersion_m2ps": 0.05},
+             "outfalls": [{"id": "p1", "chainage_m": 150.0, "bank": "left", "flow_m3ps": 0.15,
+                           "excess": {"conductivity": 800.0, "nh3n": 8.0, "cod": 60.0}}],
+             "obstacles": {"static": [{"id": "pier", "type": "circle", "center": _east(300.0, -7.0), "radius_m": 1.0}],
+                           "moving": []},
+             "boat": {"home": _east(10.0)}, "mission": {"pattern": "outfall-survey"}}
+    speedup = 20.0
+    addresses, announced = {}, threading.Event()
+
+    def announce(name, address):
+        addresses[name] = address.split(" ")[-1]
+        announced.set()
+
+    served = serve_twin(speedup=speedup, scenario=river, keyframe_s=60.0, announce=announce,
+                        instruments=DevicePorts(sonde=0, sonar_port=0, sonar_starboard=0, echosounder=0, camera=0))
+    assert announced.wait(30), "twin serve never served its instruments"
+    log_path = tmp_path / "patrol.sqlite"
+    config = BoatConfig.model_validate({
+        "patrol": {"river": "river.json", "log": str(log_path), "duration_s": 1500.0, "flush_s": 0.5},
+        "autopilot": {"url": f"udpin:127.0.0.1:{served.port}"},
+        "sonde": {"protocol": "modbus-tcp", "address": addresses["sonde"], "timeout_s": 0.5}})
+    with MavlinkAutopilot(config.autopilot.url) as pilot:
+        pilot.wait_heartbeat()
+        asyncio.run(BoatProcess(config, parse_scenario(river), autopilot=pilot, patrol=True, speedup=speedup).run())
+    truth = served.finish().truth
+    with PatrolLog(log_path) as log:
+        events = list(log.records("event"))
+    kinds = [e.kind for e in events]
+    assert truth["collisions"] == [] and truth["mission_complete"], truth["collisions"]
+    assert "avoid_start" in kinds and "avoid_end" in kinds
+    looks = [e.detail for e in events if e.kind == "phase" and e.detail["phase"] == "investigate"]
+    assert looks and looks[0]["parameters"]["conductivity"] > 3.0, looks
+    assert events[-1].detail["mission_complete"] is True

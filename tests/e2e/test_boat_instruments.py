@@ -80,7 +80,8 @@ def test_boat_against_twin_serve_finds_the_same_outfalls(shared_dir, tmp_path):
         at = _announced(serve, said)
         config = tmp_path / "boat.toml"
         config.write_text(_toml({
-            "patrol": {"river": str(scenario_path), "log": "boat/patrol.sqlite", "flush_s": 0.5},
+            "patrol": {"river": str(scenario_path), "log": "boat/patrol.sqlite", "flush_s": 0.5,
+                       "investigate": False},  # as the direct run
             "autopilot": {"url": f"udpin:127.0.0.1:{port}"},
             "sonde": {"protocol": "modbus-tcp", "address": at["sonde"], "map": "insitu-aquatroll600"},
             "sonar": {"port": at["sonar_port"], "starboard": at["sonar_starboard"]},

@@ -110,6 +110,23 @@ def test_every_stream_arrives_and_its_time_is_twin_time(gcs: Gcs) -> None:
     assert len(ring.distances) == 72 and ring.increment_f == 5.0 and ring.frame == mavlink.MAV_FRAME_BODY_FRD
 
 
+def test_ranging_at_the_sensor_rate_is_each_scan_once_with_the_heading_of_its_tick(gcs: Gcs) -> None:
+    interval = mavlink.MAV_CMD_SET_MESSAGE_INTERVAL
+    assert gcs.command(interval, mavlink.MAVLINK_MSG_ID_OBSTACLE_DISTANCE, 100_000) == mavlink.MAV_RESULT_ACCEPTED
+    assert gcs.command(interval, mavlink.MAVLINK_MSG_ID_ATTITUDE, 100_000) == mavlink.MAV_RESULT_ACCEPTED
+    gcs.wait("OBSTACLE_DISTANCE")  # from here on at 10 Hz
+    rings, yaw_ms = [], set()
+    while len(rings) < 20:
+        msg = gcs.wait(["OBSTACLE_DISTANCE", "ATTITUDE"])
+        if msg.get_type() == "ATTITUDE":
+            yaw_ms.add(msg.time_boot_ms)
+        else:
+            rings.append(msg.time_usec)
+    # a block of several ticks sends each tick's own scan, never the block's last one twice
+    assert [b - a for a, b in zip(rings, rings[1:])] == [100_000] * 19
+    assert {t // 1000 for t in rings[1:]} <= yaw_ms  # an ATTITUDE at each scan's instant
+
+
 def test_parameters_list_read_and_set(gcs: Gcs) -> None:
     gcs.send(mavlink.MAVLink_param_request_list_message(1, 1))
     values = {}

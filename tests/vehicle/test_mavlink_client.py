@@ -4,6 +4,7 @@ link health, bad input on the boat side, signing."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import threading
@@ -20,8 +21,8 @@ from riverpatrol.cli import app
 from riverpatrol.interop.qgc_plan import Plan, read_plan, write_plan
 from riverpatrol.simulate_mavlink import free_udp_port
 from riverpatrol.vehicle.autopilot import Autopilot, AutopilotError
-from riverpatrol.vehicle.link import LinkError, signing_key
-from riverpatrol.vehicle.mavlink_client import MavlinkAutopilot
+from riverpatrol.vehicle.link import LinkError, mavlink, mavutil, signing_key
+from riverpatrol.vehicle.mavlink_client import GCS_COMPONENT, GCS_SYSTEM, MavlinkAutopilot
 from riverpatrol.vehicle.mission import MissionItem, Mode
 
 WAIT_S = 15.0
@@ -109,6 +110,75 @@ def test_guided_targets_and_speed(pilot: MavlinkAutopilot) -> None:
     pilot.guided_velocity(1.0, 0.0)  # north
     time.sleep(0.3)
     assert pilot.mode is Mode.GUIDED
+
+
+def test_a_body_frame_ring_turns_with_the_heading_of_its_instant() -> None:
+    port = free_udp_port()
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{port}") as pilot, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as vehicle:
+        mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+        distances = [500] + [65535] * 71
+
+        def ring(t_us: int, frame: int) -> Any:
+            return mavlink.MAVLink_obstacle_distance_message(t_us, mavlink.MAV_DISTANCE_SENSOR_LASER, distances, 0,
+                                                            20, 3000, 5.0, 5.0, frame)
+
+        heading_west_turning_right = mavlink.MAVLink_attitude_message(1000, 0.0, 0.0, math.radians(-90.0), 0.0, 0.0,
+                                                                      math.radians(10.0))
+        for message in (heading_west_turning_right, ring(1_500_000, mavlink.MAV_FRAME_BODY_FRD),
+                        ring(1_500_000, mavlink.MAV_FRAME_GLOBAL), ring(5_000_000, mavlink.MAV_FRAME_BODY_FRD)):
+            vehicle.sendto(bytes(message.pack(mav)), ("127.0.0.1", port))
+        scans: list[Any] = []
+        deadline = time.monotonic() + WAIT_S
+        while len(scans) < 3 and time.monotonic() < deadline:
+            scans += pilot.scans()
+            time.sleep(0.01)
+    assert [s.t for s in scans] == [1.5, 1.5, 5.0]
+    # sector 0 is 5 deg right of the bow, and the boat turned 5 deg since its attitude was sent
+    assert scans[0].heading_deg == pytest.approx(280.0)
+    assert scans[1].heading_deg == pytest.approx(5.0)  # a north-aligned ring: the offset alone
+    assert math.isnan(scans[2].heading_deg)  # no attitude near its time: no heading to guess
+    assert scans[0].distances_cm[0] == 500 and len(scans[0].distances_cm) == 72 and scans[0].max_cm == 3000
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_a_waypoint_reached_during_an_upload_is_the_old_missions(accepted: bool) -> None:
+    port = free_udp_port()
+    with MavlinkAutopilot(f"udpin:127.0.0.1:{port}") as pilot:
+        vehicle = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=1, source_component=1)
+        vehicle.mav.heartbeat_send(mavlink.MAV_TYPE_SURFACE_BOAT, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA, 0, 4, 3)
+        vehicle.mav.mission_item_reached_send(6)  # not yet handed over when the upload starts
+        deadline = time.monotonic() + WAIT_S
+        while pilot.received < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        outcome: list[Any] = []
+
+        def upload() -> None:
+            try:
+                pilot.upload_mission([MissionItem.waypoint(121.38, 28.37)])
+                outcome.append("accepted")
+            except AutopilotError as exc:
+                outcome.append(exc)
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert vehicle.recv_match(type="MISSION_COUNT", blocking=True, timeout=WAIT_S) is not None
+        vehicle.mav.mission_item_reached_send(7)  # the old mission goes on meanwhile
+        if accepted:
+            for seq in (0, 1):
+                vehicle.mav.mission_request_int_send(GCS_SYSTEM, GCS_COMPONENT, seq)
+                assert vehicle.recv_match(type="MISSION_ITEM_INT", blocking=True, timeout=WAIT_S).seq == seq
+            vehicle.mav.mission_ack_send(GCS_SYSTEM, GCS_COMPONENT, mavlink.MAV_MISSION_ACCEPTED)
+        else:
+            vehicle.mav.mission_ack_send(GCS_SYSTEM, GCS_COMPONENT, mavlink.MAV_MISSION_DENIED)
+        uploader.join(WAIT_S)
+        vehicle.close()
+        kinds = [(e.kind, e.detail) for e in pilot.events()]
+    if accepted:
+        assert outcome == ["accepted"] and kinds == [("mission_loaded", {"items": 1})]
+    else:
+        assert isinstance(outcome[0], AutopilotError)
+        assert kinds == [("waypoint_reached", {"seq": 6}), ("waypoint_reached", {"seq": 7})]
 
 
 def test_garbage_from_the_link_is_counted_not_fatal(pilot: MavlinkAutopilot) -> None:

@@ -73,7 +73,7 @@ def test_any_telemetry_values(vehicle: _Vehicle, messages: list[Any]) -> None:
     vehicle.settle(before + len(messages) + vehicle.pilot.bad_packets)
     assert vehicle.pilot._thread.is_alive()
     vehicle.pilot.position()
-    vehicle.pilot.scan()
+    vehicle.pilot.scans()
     vehicle.pilot.events()
     _ = vehicle.pilot.mode, vehicle.pilot.armed, vehicle.pilot.mission_seq, vehicle.pilot.time
 

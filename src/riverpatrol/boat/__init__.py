@@ -8,16 +8,15 @@ from collections.abc import Callable
 
 from riverpatrol.boat.config import BoatConfig, ConfigError, load_config
 from riverpatrol.boat.runner import AutopilotFeed, BoatError, BoatProcess, BoatSummary
-from riverpatrol.autonomy.supervisor import Supervisor
 from riverpatrol.scenario import Scenario
 
 __all__ = ["AutopilotFeed", "BoatConfig", "BoatError", "BoatProcess", "BoatSummary", "ConfigError", "load_config", "run_boat"]
 
 
 def run_boat(config: BoatConfig, river: Scenario, *, autopilot: AutopilotFeed | None = None,
-             supervisor: Supervisor | None = None, speedup: float = 1.0,
+             patrol: bool = False, speedup: float = 1.0,
              report: Callable[[str], None] = lambda _: None) -> BoatSummary:
-    """Run until the supervisor is done, the config's duration is up or SIGINT/SIGTERM; the log is
+    """Run until the patrol is done, the config's duration is up or SIGINT/SIGTERM; the log is
     closed cleanly either way."""
 
     async def main() -> BoatSummary:
@@ -25,8 +24,7 @@ def run_boat(config: BoatConfig, river: Scenario, *, autopilot: AutopilotFeed | 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        process = BoatProcess(config, river, autopilot=autopilot, supervisor=supervisor, speedup=speedup,
-                              report=report)
+        process = BoatProcess(config, river, autopilot=autopilot, patrol=patrol, speedup=speedup, report=report)
         return await process.run(stop)
 
     return asyncio.run(main())

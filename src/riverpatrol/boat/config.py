@@ -42,6 +42,7 @@ class Patrol(_Section):
     log: Path
     duration_s: float | None = Field(None, gt=0)
     flush_s: float = Field(1.0, gt=0, le=60)
+    investigate: bool = True  # go back to look at what the live analyser finds in the sonde's samples
 
 
 class Autopilot(_Section):

@@ -1,7 +1,10 @@
 """The boat-side process: the autopilot followed, every instrument polled, one patrol log written.
 
-With an autopilot, each new fix and every autopilot event is logged, and the patrol supervisor
-(if given) drives the mission through it; the patrol ends when the supervisor is done. Each
+With an autopilot, each new fix and every autopilot event is logged; on a patrol the boat side's
+autonomy (``autonomy/patrol.py``, as in ``simulate``) drives the river file's mission through it:
+the supervisor, the avoidance on the autopilot's OBSTACLE_DISTANCE rings, and investigations of
+what the live analyser finds in this process's own sonde samples. The patrol ends when the
+supervisor is done. Each
 instrument runs at its configured rate on an asyncio task of its own, with its own timeout,
 so a dead or slow device delays nobody else; the camera, whose PyAV reads block, runs on a thread.
 Records gather in memory and go into the log through ``PatrolLogWriter`` once per ``flush_s``, one
@@ -34,11 +37,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
-from riverpatrol.autonomy.supervisor import LinkState, Supervisor
+from riverpatrol.autonomy.patrol import LinkedAutopilot, PatrolAutonomy
 from riverpatrol.boat.config import BoatConfig
 from riverpatrol.instruments.camera import StreamCamera
 from riverpatrol.instruments.errors import InstrumentError
@@ -47,7 +50,7 @@ from riverpatrol.instruments.sonar import OmniscanPair, Ping1DEcho
 from riverpatrol.instruments.sonde import ModbusLink, ModbusSonde
 from riverpatrol.instruments.units import CANONICAL
 from riverpatrol.patrollog import PatrolLogWriter
-from riverpatrol.records import Frame, MissionEvent, Position, SonarPing
+from riverpatrol.records import Frame, MissionEvent, Position, SonarPing, SondeSample
 from riverpatrol.scenario import Scenario
 
 _RETRY_S = 1.0  # a device that is down is tried again this often
@@ -62,8 +65,8 @@ class BoatError(RuntimeError):
 
 
 class AutopilotFeed(Protocol):
-    """What the boat process reads of the autopilot interface: its clock, fixes and events (the
-    supervisor, when there is one, commands it through the full interface)."""
+    """What the boat process reads of the autopilot interface: its clock, fixes and events (on a
+    patrol it is a ``LinkedAutopilot``, commanded through the full interface)."""
 
     @property
     def time(self) -> float: ...
@@ -115,22 +118,27 @@ class _Health:
 
 class BoatProcess:
     """Runs the configured instruments (and, given one, follows the autopilot) into one patrol log
-    until stopped, ``duration_s`` is up or the supervisor is done."""
+    until stopped, ``duration_s`` is up or the patrol is done."""
 
     def __init__(self, config: BoatConfig, river: Scenario, *, autopilot: AutopilotFeed | None = None,
-                 supervisor: Supervisor | None = None, report: Report = lambda _: None,
+                 patrol: bool = False, report: Report = lambda _: None,
                  clock: Callable[[], float] = time.monotonic, speedup: float = 1.0) -> None:
         """``clock`` paces the polls (wall seconds). Records are dated by the autopilot's clock when
         there is one, so fixes and instrument records share one time base, else by the seconds since
         start on ``clock``. ``speedup`` is that of a twin running faster than real time: rates stay
         what the config says, in the twin's seconds, and polls come ``speedup`` times as often.
-        With a ``supervisor`` (driving ``autopilot``) the patrol ends when the supervisor is done."""
+        With ``patrol`` the boat side patrols the river file's mission through ``autopilot`` (a
+        ``LinkedAutopilot``), investigating what its sonde finds if it has one, and the run ends
+        when the patrol does."""
+        if patrol and autopilot is None:
+            raise ValueError("a patrol needs an autopilot")
         self.config = config
         self.river = river
         self.report = report
         self._clock = clock
         self._autopilot = autopilot
-        self._supervisor = supervisor
+        self._patrol = patrol
+        self._autonomy: PatrolAutonomy | None = None  # built with the log's sonde metadata
         self._speedup = speedup
         self._stop = asyncio.Event()
         t0 = clock()
@@ -151,7 +159,12 @@ class BoatProcess:
         stop = self._stop = stop or asyncio.Event()
         config = self.config
         config.patrol.log.parent.mkdir(parents=True, exist_ok=True)
-        with PatrolLogWriter(config.patrol.log, self._meta()) as log:
+        meta = self._meta()
+        if self._patrol:
+            pilot = cast(LinkedAutopilot, self._autopilot)
+            looks = config.sonde is not None and config.patrol.investigate
+            self._autonomy = PatrolAutonomy.for_scenario(self.river, pilot, meta["sensors"]["sonde"] if looks else None)
+        with PatrolLogWriter(config.patrol.log, meta) as log:
             self.event("patrol_start", instruments=[n for n in ("sonde", "sonar", "echosounder", "camera")
                                                     if getattr(config, n) is not None])
             tasks = {asyncio.create_task(job, name=name) for name, job in self._jobs(stop)}
@@ -170,8 +183,9 @@ class BoatProcess:
                     task.cancel()
                 # a driver that swallows its cancellation must not keep the log from closing
                 await asyncio.wait({waiter, *tasks}, timeout=_SHUTDOWN_S)
-                self.event("patrol_end", **({"mission_complete": self._supervisor.completed}
-                                            if self._supervisor else {}))
+                autonomy = self._autonomy
+                self.event("patrol_end", **({"mission_complete": autonomy.supervisor.completed,
+                                             "skipped_rings": autonomy.skipped_rings} if autonomy else {}))
                 self._flush(log)
                 self.summary.duration_s = self.now()
         if failed is not None:
@@ -203,7 +217,10 @@ class BoatProcess:
         c = self.config
         jobs: list[tuple[str, Coroutine[Any, Any, None]]] = []
         if self._autopilot is not None:
-            jobs.append(("autopilot", self._follow_autopilot(c.autopilot.position_hz if c.autopilot else 5.0)))
+            rate_hz = c.autopilot.position_hz if c.autopilot else 5.0
+            if self._patrol:  # a look at the link for each ranging ring
+                rate_hz = max(rate_hz, self.river.sensors.obstacle_ranging.rate_hz)
+            jobs.append(("autopilot", self._follow_autopilot(rate_hz)))
         if c.sonde is not None:
             jobs.append(("sonde", self._poll_sonde()))
         if c.sonar is not None:
@@ -234,21 +251,21 @@ class BoatProcess:
                 due = max(due + period_s, self.now())  # a slow poll skips ticks, never bunches them
 
     async def _follow_autopilot(self, rate_hz: float) -> None:
-        """Each new fix and every autopilot event, polled from the autopilot interface; the
-        supervisor, if any, reacts to them and its own events join the log."""
-        autopilot, supervisor, last = self._autopilot, self._supervisor, -math.inf
+        """Each new fix and every autopilot event, polled from the autopilot interface; on a patrol
+        the autonomy takes its look at the link too and its events join the log."""
+        autopilot, autonomy, last = self._autopilot, self._autonomy, -math.inf
         assert autopilot is not None
         while not self._stop.is_set():
             fix = autopilot.position()
             if fix is not None and fix.t > last:
                 last = fix.t
                 self._buffer.positions.append(fix)
-            events = autopilot.events()
-            if supervisor is not None:
-                link = LinkState(autopilot=getattr(autopilot, "link_up", True))
-                events += supervisor.update(autopilot.time, _local(supervisor, fix), events, links=link)
+            if autonomy is not None:
+                events = autonomy.step(cast(LinkedAutopilot, autopilot))
+            else:
+                events = autopilot.events()
             self._buffer.events.extend((e.t, e.kind, e.detail) for e in events)
-            if supervisor is not None and supervisor.done:
+            if autonomy is not None and autonomy.done:
                 self._stop.set()
                 return
             await asyncio.sleep(1.0 / (rate_hz * self._speedup))
@@ -278,6 +295,8 @@ class BoatProcess:
             for p in doubtful:
                 values[p] = math.nan
         self._buffer.sonde.append((t, values))
+        if self._autonomy is not None:
+            self._autonomy.sample(SondeSample(t, values))
 
     async def _stream_sonar(self) -> None:
         c = self.config.sonar
@@ -385,14 +404,6 @@ class BoatProcess:
         counts["sonar"] += len(buf.pings)
         counts["frame"] += len(buf.frames)
         counts["event"] += len(buf.events)
-
-
-def _local(supervisor: Supervisor, fix: Position | None) -> tuple[float, float] | None:
-    """A fix in the supervisor's map metres (None without a usable one)."""
-    if fix is None or not math.isfinite(fix.lon):
-        return None
-    x, y = supervisor.river.local.to_xy(fix.lon, fix.lat)
-    return float(x), float(y)
 
 
 def _map_parameters(regmap: Any) -> tuple[str, ...]:

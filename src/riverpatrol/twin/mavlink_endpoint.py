@@ -457,10 +457,12 @@ class RoverEndpoint:
     def publish(self, block: TickBlock, batch: SensedBatch) -> None:
         """Send what is due over ``block`` (twin time), and the autopilot's events as they happened."""
         lon, lat = self._rover.frame.to_lonlat(block.x, block.y)
-        self._note_sensors(batch)
+        fix_at = np.searchsorted(batch.positions["t"], block.t, side="right") - 1
+        scan_at = np.searchsorted(batch.scan_t, block.t, side="right") - 1
         rate = np.gradient(np.unwrap(block.psi), block.t) if len(block.t) > 1 else np.zeros(1)
         builders = self._builders()
         for i, t in enumerate(block.t.tolist()):
+            self._note_sensors(batch, int(fix_at[i]), int(scan_at[i]))
             self._last = _Snapshot(t, float(lon[i]), float(lat[i]), float(block.vy[i]), float(block.vx[i]),
                                    float(block.psi[i]), -float(rate[i]))
             for ident, interval in list(self._intervals.items()):
@@ -472,14 +474,16 @@ class RoverEndpoint:
                     self._due[ident] = max(due + interval, t)
         self._forward_events()
 
-    def _note_sensors(self, batch: SensedBatch) -> None:
-        """Keep the latest GNSS fix and ranging ring: GPS_RAW_INT and OBSTACLE_DISTANCE send them."""
+    def _note_sensors(self, batch: SensedBatch, fix: int, scan: int) -> None:
+        """Keep the GNSS fix and ranging ring current at a tick (indices into the batch, -1 for
+        none yet): GPS_RAW_INT and OBSTACLE_DISTANCE sent at that tick carry them, so a ring
+        streamed at the sensor's rate is each scan once, at its own time."""
         p = batch.positions
-        if len(p["t"]):
-            self._gnss = (float(p["t"][-1]), float(p["lon"][-1]), float(p["lat"][-1]),
-                          float(p["sog"][-1]), float(p["cog"][-1]))
-        if len(batch.scan_t):
-            self._scan = (float(batch.scan_t[-1]), batch.scans[-1], batch.scan_increment_deg,
+        if fix >= 0:
+            self._gnss = (float(p["t"][fix]), float(p["lon"][fix]), float(p["lat"][fix]),
+                          float(p["sog"][fix]), float(p["cog"][fix]))
+        if scan >= 0:
+            self._scan = (float(batch.scan_t[scan]), batch.scans[scan], batch.scan_increment_deg,
                           batch.scan_min_cm, batch.scan_max_cm)
 
     def _forward_events(self) -> None:

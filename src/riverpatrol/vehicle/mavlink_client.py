@@ -15,6 +15,7 @@ import math
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -38,12 +39,16 @@ COMMAND_RETRIES = 5
 GCS_SYSTEM = 255
 GCS_COMPONENT = mavlink.MAV_COMP_ID_MISSIONPLANNER
 
-# What the boat side asks for (Hz): position for navigation, ranging at its scan rate.
+# What the boat side asks for (Hz): position for navigation, ranging at its scan rate and the
+# attitude as often, so each body-frame ring has the heading of its own instant.
 STREAMS_HZ = {
     mavlink.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: 5.0,
     mavlink.MAVLINK_MSG_ID_OBSTACLE_DISTANCE: 10.0,
+    mavlink.MAVLINK_MSG_ID_ATTITUDE: 10.0,
     mavlink.MAVLINK_MSG_ID_MISSION_CURRENT: 1.0,
 }
+SCANS_KEPT = 100  # rings waiting for ``scans``: 10 s at 10 Hz
+HEADING_FRESH_S = 1.0  # an attitude older than this (from the ring's time) gives no heading
 _POSITION_ONLY = 0b110111111000  # SET_POSITION_TARGET type_mask: lat/lon used, the rest ignored
 _VELOCITY_ONLY = 0b110111000111  # vx/vy/vz used
 
@@ -67,7 +72,8 @@ class MavlinkAutopilot:
         self._mission_state = 0
         self._time = 0.0
         self._position_msg: Any = None
-        self._scan_msg: Any = None
+        self._attitude: tuple[float, float, float] | None = None  # t, yaw and yaw rate (deg, deg/s, clockwise)
+        self._scans: deque[RangeScan] = deque(maxlen=SCANS_KEPT)
         self._last_heard: float | None = None
         self._next_beat = 0.0
         self._link_up = False
@@ -110,17 +116,13 @@ class MavlinkAutopilot:
                         sog_mps=math.hypot(vn, ve), cog_deg=math.degrees(math.atan2(ve, vn)) % 360.0,
                         heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else math.nan)
 
-    def scan(self) -> RangeScan | None:
-        """The latest OBSTACLE_DISTANCE ring, in the body frame clockwise from the bow."""
-        msg = self._scan_msg
-        if msg is None:
-            return None
-        increment = msg.increment_f or float(msg.increment)
-        sectors = round(360.0 / increment) if increment > 0 else len(msg.distances)
-        here = self.position()
-        return RangeScan(t=msg.time_usec / 1e6, heading_deg=here.heading_deg if here else math.nan,
-                         increment_deg=increment, min_cm=msg.min_distance, max_cm=msg.max_distance,
-                         distances_cm=np.asarray(msg.distances[:sectors], dtype=np.uint16))
+    def scans(self) -> list[RangeScan]:
+        """The OBSTACLE_DISTANCE rings received since the last call (the last ``SCANS_KEPT`` at most),
+        oldest first; sector 0 of each is at its ``heading_deg`` (clockwise from north)."""
+        out = []
+        while self._scans:
+            out.append(self._scans.popleft())
+        return out
 
     def events(self) -> list[MissionEvent]:
         with self._state_lock:
@@ -230,14 +232,25 @@ class MavlinkAutopilot:
             self._event("mission_loaded", items=len(items))
 
     def upload_wire(self, wire: Sequence[WireItem], mission_type: int) -> None:
-        """Upload items as they go on the wire (fence and rally items, or a mission with its home)."""
+        """Upload items as they go on the wire (fence and rally items, or a mission with its home).
+
+        The vehicle runs the old mission until it accepts the new one: a waypoint reached that the
+        caller has not been handed by then counts in the old mission's numbers, and is dropped at
+        the acceptance (the caller would read it as the new mission's item). A failed upload
+        leaves it be.
+        """
         def ours(m: Any) -> bool:
             return (m.get_type() in ("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK")
                     and m.mission_type == mission_type)
 
         def answer(request: Any) -> None:
-            """In the link thread: each requested item goes out at once, with no thread hand-off."""
-            if request.get_type() != "MISSION_ACK" and 0 <= request.seq < len(wire):
+            """In the link thread: each requested item goes out at once, with no thread hand-off;
+            the acceptance of a mission drops its predecessor's waypoint events before any of its own."""
+            if request.get_type() == "MISSION_ACK":
+                if request.type == mavlink.MAV_MISSION_ACCEPTED and mission_type == mavlink.MAV_MISSION_TYPE_MISSION:
+                    with self._state_lock:
+                        self._events = [e for e in self._events if e.kind != "waypoint_reached"]
+            elif 0 <= request.seq < len(wire):
                 last[0] = wire[request.seq].message(request.seq, mission_type, self._target,
                                                     as_int=request.get_type() == "MISSION_REQUEST_INT")
                 self._send(last[0])
@@ -392,8 +405,30 @@ class MavlinkAutopilot:
         self._time = max(self._time, msg.time_boot_ms / 1000.0)
         self._position_msg = msg
 
+    def _on_attitude(self, msg: Any) -> None:
+        self._on_timed(msg)
+        self._attitude = (msg.time_boot_ms / 1000.0, math.degrees(msg.yaw) % 360.0, math.degrees(msg.yawspeed))
+
     def _on_obstacle_distance(self, msg: Any) -> None:
-        self._scan_msg = msg
+        """A ring as a ``RangeScan``: its sectors turned to the earth frame at the ring's own time."""
+        increment = msg.increment_f or float(msg.increment)
+        if not increment > 0:
+            return
+        t = msg.time_usec / 1e6
+        sectors = min(round(360.0 / increment), len(msg.distances))
+        # a body-mounted ring (FRD) turns with the boat; any other frame is north-aligned
+        heading = self._heading_at(t) if msg.frame == mavlink.MAV_FRAME_BODY_FRD else 0.0
+        self._scans.append(RangeScan(t=t, heading_deg=(heading + msg.angle_offset) % 360.0, increment_deg=increment,
+                                     min_cm=msg.min_distance, max_cm=msg.max_distance,
+                                     distances_cm=np.asarray(msg.distances[:sectors], dtype=np.uint16)))
+
+    def _heading_at(self, t: float) -> float:
+        """The heading at time ``t``: the latest ATTITUDE's yaw carried on at its yaw rate (NaN
+        without a recent one); a ring and the attitude of its tick are usually the same instant."""
+        if self._attitude is None or abs(t - self._attitude[0]) > HEADING_FRESH_S:
+            return math.nan
+        at, yaw, rate = self._attitude
+        return (yaw + rate * (t - at)) % 360.0
 
     def _on_mission_current(self, msg: Any) -> None:
         self._seq = msg.seq
@@ -449,7 +484,7 @@ class MavlinkAutopilot:
 _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {
     "HEARTBEAT": MavlinkAutopilot._on_heartbeat,
     "GLOBAL_POSITION_INT": MavlinkAutopilot._on_global_position,
-    "ATTITUDE": MavlinkAutopilot._on_timed,
+    "ATTITUDE": MavlinkAutopilot._on_attitude,
     "OBSTACLE_DISTANCE": MavlinkAutopilot._on_obstacle_distance,
     "MISSION_CURRENT": MavlinkAutopilot._on_mission_current,
     "MISSION_ITEM_REACHED": MavlinkAutopilot._on_item_reached,

@@ -9,17 +9,22 @@ A channel reads ``dy/dt = (x - y) / tau``: it sees a plume edge late, by up to `
 - ``compensate``: the true series estimated from the readings, ``x = y + tau dy/dt`` with a
   Gaussian-smoothed derivative, smoothed just enough that its noise is no larger than the raw
   reading's. Peaks and edges read off it sit where the water changed, not where the sensor caught up.
+
+Plain numpy: the outfall search runs this thousands of times in a process of its own, and
+scipy.signal's import (it brings scipy.stats) cost that process more than the filtering did.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import gaussian_filter1d
-from scipy.optimize import brentq
-from scipy.signal import lfilter
 
 FloatArray = NDArray[np.float64]
+
+_BLOCK = 16  # samples per block of the recursion (``decay``): fewer products, more levels
+_TRUNCATE = 4.0  # the Gaussian kernel reaches this many widths either side
 
 
 def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
@@ -33,9 +38,40 @@ def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
         return x.copy()
     a = float(np.exp(-dt / tau))
     c = tau * (1.0 - a) / dt
-    first = np.take(x, [0], axis=axis)
-    y, _ = lfilter([1.0 - c, c - a], [1.0, -a], x - first, axis=axis, zi=np.zeros_like(first))
-    return y + first
+    rows = np.moveaxis(x, axis, -1)
+    first = rows[..., :1]
+    d = rows - first
+    drive = (1.0 - c) * d
+    drive[..., 1:] += (c - a) * d[..., :-1]
+    y = decay(drive, a)
+    y += first
+    return np.moveaxis(y, -1, axis)
+
+
+def decay(v: FloatArray, a: float) -> FloatArray:
+    """``y[k] = a y[k-1] + v[k]`` along the last axis, from ``y[-1] = 0``.
+
+    Exact and stable (only powers ``a**k <= 1`` appear): within blocks of _BLOCK samples the sums
+    are one product with the block's matrix of powers; what each block hands to the next is the
+    same recursion over the blocks' last values, with ``a**_BLOCK``, solved the same way.
+    """
+    n = v.shape[-1]
+    if n <= _BLOCK:
+        return v @ _powers(a, n)
+    blocks = -(-n // _BLOCK)
+    padded = np.zeros(v.shape[:-1] + (blocks * _BLOCK,))
+    padded[..., :n] = v
+    local = padded.reshape(v.shape[:-1] + (blocks, _BLOCK)) @ _powers(a, _BLOCK)
+    carried = decay(local[..., -1], a**_BLOCK)  # each block's true last value
+    local[..., 1:, :] += carried[..., :-1, None] * _powers(a, _BLOCK)[0, :] * a
+    return local.reshape(padded.shape)[..., :n]
+
+
+@lru_cache(maxsize=64)
+def _powers(a: float, n: int) -> FloatArray:
+    """``p[j, k] = a**(k - j)`` for ``k >= j``, else 0: ``v @ p`` sums the recursion over ``n`` samples."""
+    k = np.arange(n)
+    return np.triu(a ** np.maximum(k[None, :] - k[:, None], 0))
 
 
 def compensate(y: FloatArray, dt: float, tau: float) -> FloatArray:
@@ -44,8 +80,13 @@ def compensate(y: FloatArray, dt: float, tau: float) -> FloatArray:
     if y.size < 3:
         return y.copy()
     width = smoothing_samples(tau / dt)
-    smooth = gaussian_filter1d(y, width, mode="nearest")
-    slope = gaussian_filter1d(y, width, order=1, mode="nearest") / dt
+    radius = int(_TRUNCATE * width + 0.5)
+    offset = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offset / width) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(y, radius, mode="edge")
+    smooth = np.convolve(padded, kernel, mode="valid")
+    slope = np.convolve(padded, -offset / width**2 * kernel, mode="valid") / dt
     return smooth + tau * slope
 
 
@@ -53,9 +94,9 @@ def smoothing_samples(tau_samples: float) -> float:
     """Gaussian width (samples) at which ``y + tau dy/dt`` of white noise has the noise's own variance.
 
     For a Gaussian of width ``b`` the smoothed noise keeps ``1/(2 b sqrt(pi))`` of the variance and
-    its derivative ``1/(4 b^3 sqrt(pi))``; the sum is 1 at the returned ``b`` (at least one sample).
+    its derivative ``1/(4 b^3 sqrt(pi))``; the sum is 1 where ``4 sqrt(pi) b^3 - 2 b^2 - tau^2 = 0``,
+    whose one positive root is returned (at least one sample).
     """
-    def excess(b: float) -> float:
-        return (1.0 / (2.0 * b) + tau_samples**2 / (4.0 * b**3)) / np.sqrt(np.pi) - 1.0
-
-    return 1.0 if excess(1.0) <= 0.0 else float(brentq(excess, 1.0, 10.0 + tau_samples))
+    roots = np.roots([4.0 * np.sqrt(np.pi), -2.0, 0.0, -float(tau_samples) ** 2])
+    positive = roots.real[(np.abs(roots.imag) < 1e-9) & (roots.real > 0.0)]
+    return max(1.0, float(positive.max(initial=0.0)))

@@ -61,7 +61,7 @@ def decay(v: FloatArray, a: float) -> FloatArray:
     blocks = -(-n // _BLOCK)
     padded = np.zeros(v.shape[:-1] + (blocks * _BLOCK,))
     padded[..., :n] = v
-    local = padded.reshape(v.shape[:-1] + (blocks, _BLOCK)) @ _powers(a, _BLOCK)
+    local = (padded.reshape(-1, _BLOCK) @ _powers(a, _BLOCK)).reshape(v.shape[:-1] + (blocks, _BLOCK))
     carried = decay(local[..., -1], a**_BLOCK)  # each block's true last value
     local[..., 1:, :] += carried[..., :-1, None] * _powers(a, _BLOCK)[0, :] * a
     return local.reshape(padded.shape)[..., :n]

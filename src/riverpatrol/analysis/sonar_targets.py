@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.analysis.running import running_max
 from riverpatrol.analysis.track import Fixes
 from riverpatrol.geo.frame import FloatArray, RiverFrame
 from riverpatrol.patrollog import PatrolLog
@@ -84,24 +85,11 @@ def mouth_ranges(pings: NDArray[np.uint8], bin_m: float) -> FloatArray:
         level = _window_sum(a, ns)[:, nb : nb + starts] / ns
         later = _window_sum(a, nr) / nr
         # the best return starting anywhere up to RETURN_WITHIN_M past the shortest shadow
-        ahead = _ahead_max(later, within)
+        ahead = running_max(np.pad(later, ((0, 0), (0, within - 1))), within)
         hit = (bright[rows] >= need) & (level <= SHADOW_LEVEL) & (ahead[:, nb + ns : nb + ns + starts] >= RETURN_LEVEL)
         found = hit.any(axis=1)
         out[lo + rows[found]] = np.argmax(hit[found], axis=1) * bin_m
     return out
-
-
-def _ahead_max(a: NDArray[Any], width: int) -> NDArray[Any]:
-    """Maximum over ``width`` consecutive bins starting at each bin (zero past the last), from
-    maxima over doubling spans: two overlapping ones cover any window."""
-    span, out = 1, a
-    padded = np.zeros((a.shape[0], a.shape[1] + width), a.dtype)
-    while 2 * span <= width:
-        padded[:, : a.shape[1]] = out
-        out = np.maximum(out, padded[:, span : span + a.shape[1]])
-        span *= 2
-    padded[:, : a.shape[1]] = out
-    return np.maximum(out, padded[:, width - span : width - span + a.shape[1]])
 
 
 def _window_sum(a: NDArray[Any], width: int) -> NDArray[Any]:

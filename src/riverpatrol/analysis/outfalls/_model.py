@@ -52,22 +52,24 @@ class Source:
 
 class Model:
     """Least squares of every channel on [1, lagged source columns]: the design per lag group
-    (groups x samples x terms), fitted loads (channels x terms), residuals."""
+    (groups x terms x samples, each column a contiguous row), fitted loads (channels x terms),
+    residuals."""
 
     def __init__(self, sonde: Sonde, columns: list[FloatArray]) -> None:
         self.sonde = sonde
         count = sonde.readings.shape[1]
-        x = np.ones((len(sonde.taus), count, 1 + len(columns)))
+        x = np.empty((len(sonde.taus), 1 + len(columns), count))
+        x[:, 0] = 1.0
         for c, column in enumerate(columns):
-            x[:, :, 1 + c] = column
+            x[:, 1 + c] = column
         self.design = x
-        self.inverse = np.linalg.pinv(np.matmul(x.transpose(0, 2, 1), x))
-        self.coef = np.empty((len(sonde.names), x.shape[2]))
+        self.inverse = np.linalg.pinv(np.matmul(x, x.transpose(0, 2, 1)))
+        self.coef = np.empty((len(sonde.names), x.shape[1]))
         self.residual = np.empty_like(sonde.readings)
         self._rows = [np.flatnonzero(sonde.group == g) for g in range(x.shape[0])]
         for g, rows in enumerate(self._rows):
-            self.coef[rows] = sonde.readings[rows] @ x[g] @ self.inverse[g]
-            self.residual[rows] = sonde.readings[rows] - self.coef[rows] @ x[g].T
+            self.coef[rows] = sonde.readings[rows] @ x[g].T @ self.inverse[g]
+            self.residual[rows] = sonde.readings[rows] - self.coef[rows] @ x[g]
         self._residual_by_group = [self.residual[rows] for rows in self._rows]
 
     @property
@@ -77,7 +79,7 @@ class Model:
     def gain(self, cols: FloatArray, span: slice = slice(None)) -> FloatArray:
         """Chi-square explained by adding each trial column (groups x trials x samples in ``span``;
         zero outside it)."""
-        xv = np.matmul(cols, self.design[:, span])
+        xv = np.matmul(cols, self.design[:, :, span].transpose(0, 2, 1))
         norm = np.einsum("gts,gts->gt", cols, cols) - (np.matmul(xv, self.inverse) * xv).sum(axis=2)
         num = np.empty((self.sonde.group.size, cols.shape[1]))
         for g, rows in enumerate(self._rows):

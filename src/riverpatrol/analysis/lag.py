@@ -32,6 +32,10 @@ def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
 
     First-order hold: over a step the true value ramps from ``x0`` to ``x1``, giving
     ``y1 = a y0 + (1 - c) x1 + (c - a) x0`` with ``a = exp(-dt/tau)``, ``c = tau (1 - a) / dt``.
+    Computed in blocks of _BLOCK samples, exactly: within a block the readings are one product
+    with a matrix of powers of ``a`` (the hold folded in); what each block owes to those before it
+    (the reading it starts from, the true value just before it) follows the same recursion over the
+    blocks, with ``a**_BLOCK`` (``decay``), and is added after.
     """
     x = np.asarray(x, float)
     if tau <= 0.0 or x.shape[axis] == 0:
@@ -39,13 +43,20 @@ def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
     a = float(np.exp(-dt / tau))
     c = tau * (1.0 - a) / dt
     rows = np.moveaxis(x, axis, -1)
+    n = rows.shape[-1]
+    blocks = -(-n // _BLOCK)
+    d = np.zeros(rows.shape[:-1] + (blocks, _BLOCK))  # the series less its first value, zero after it
+    flat = d.reshape(rows.shape[:-1] + (blocks * _BLOCK,))
     first = rows[..., :1]
-    d = rows - first
-    drive = (1.0 - c) * d
-    drive[..., 1:] += (c - a) * d[..., :-1]
-    y = decay(drive, a)
-    y += first
-    return np.moveaxis(y, -1, axis)
+    np.subtract(rows, first, out=flat[..., :n])
+    hold, powers = _hold(a, c)
+    y = (d.reshape(-1, _BLOCK) @ hold).reshape(d.shape)  # each block as if nothing came before it
+    if blocks > 1:
+        owed = decay(a * y[..., :-1, -1] + (c - a) * d[..., :-1, -1], a**_BLOCK)
+        y[..., 1:, :] += owed[..., None] * powers
+    out = y.reshape(flat.shape)[..., :n]
+    out += first
+    return np.moveaxis(out, -1, axis)
 
 
 def decay(v: FloatArray, a: float) -> FloatArray:
@@ -72,6 +83,16 @@ def _powers(a: float, n: int) -> FloatArray:
     """``p[j, k] = a**(k - j)`` for ``k >= j``, else 0: ``v @ p`` sums the recursion over ``n`` samples."""
     k = np.arange(n)
     return np.triu(a ** np.maximum(k[None, :] - k[:, None], 0))
+
+
+@lru_cache(maxsize=64)
+def _hold(a: float, c: float) -> tuple[FloatArray, FloatArray]:
+    """A block's matrix of the lag with the first-order hold (``d @ m``: its readings from zero,
+    with zero before it), and ``a**k`` over the block (how what came before decays through it)."""
+    p = _powers(a, _BLOCK)
+    shifted = np.zeros_like(p)
+    shifted[:-1] = p[1:]  # each true value also enters the step after it, through (c - a)
+    return (1.0 - c) * p + (c - a) * shifted, a ** np.arange(_BLOCK)
 
 
 def compensate(y: FloatArray, dt: float, tau: float) -> FloatArray:

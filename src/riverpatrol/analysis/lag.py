@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 
-_BLOCK = 16  # samples per block of the recursion (``decay``): fewer products, more levels
+_BLOCK = 16  # samples per block of the recursion: smaller blocks, fewer products but more levels
 _TRUNCATE = 4.0  # the Gaussian kernel reaches this many widths either side
 
 
@@ -35,7 +35,7 @@ def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
     Computed in blocks of _BLOCK samples, exactly: within a block the readings are one product
     with a matrix of powers of ``a`` (the hold folded in); what each block owes to those before it
     (the reading it starts from, the true value just before it) follows the same recursion over the
-    blocks, with ``a**_BLOCK`` (``decay``), and is added after.
+    blocks, with ``a**_BLOCK`` (``_decay``), and is added after.
     """
     x = np.asarray(x, float)
     if tau <= 0.0 or x.shape[axis] == 0:
@@ -52,14 +52,14 @@ def respond(x: FloatArray, dt: float, tau: float, axis: int = -1) -> FloatArray:
     hold, powers = _hold(a, c)
     y = (d.reshape(-1, _BLOCK) @ hold).reshape(d.shape)  # each block as if nothing came before it
     if blocks > 1:
-        owed = decay(a * y[..., :-1, -1] + (c - a) * d[..., :-1, -1], a**_BLOCK)
+        owed = _decay(a * y[..., :-1, -1] + (c - a) * d[..., :-1, -1], a**_BLOCK)
         y[..., 1:, :] += owed[..., None] * powers
     out = y.reshape(flat.shape)[..., :n]
     out += first
     return np.moveaxis(out, -1, axis)
 
 
-def decay(v: FloatArray, a: float) -> FloatArray:
+def _decay(v: FloatArray, a: float) -> FloatArray:
     """``y[k] = a y[k-1] + v[k]`` along the last axis, from ``y[-1] = 0``.
 
     Exact and stable (only powers ``a**k <= 1`` appear): within blocks of _BLOCK samples the sums
@@ -73,7 +73,7 @@ def decay(v: FloatArray, a: float) -> FloatArray:
     padded = np.zeros(v.shape[:-1] + (blocks * _BLOCK,))
     padded[..., :n] = v
     local = (padded.reshape(-1, _BLOCK) @ _powers(a, _BLOCK)).reshape(v.shape[:-1] + (blocks, _BLOCK))
-    carried = decay(local[..., -1], a**_BLOCK)  # each block's true last value
+    carried = _decay(local[..., -1], a**_BLOCK)  # each block's true last value
     local[..., 1:, :] += carried[..., :-1, None] * _powers(a, _BLOCK)[0, :] * a
     return local.reshape(padded.shape)[..., :n]
 
@@ -82,7 +82,9 @@ def decay(v: FloatArray, a: float) -> FloatArray:
 def _powers(a: float, n: int) -> FloatArray:
     """``p[j, k] = a**(k - j)`` for ``k >= j``, else 0: ``v @ p`` sums the recursion over ``n`` samples."""
     k = np.arange(n)
-    return np.triu(a ** np.maximum(k[None, :] - k[:, None], 0))
+    p = np.triu(a ** np.maximum(k[None, :] - k[:, None], 0))
+    p.flags.writeable = False  # cached: shared by every call
+    return p
 
 
 @lru_cache(maxsize=64)
@@ -92,7 +94,9 @@ def _hold(a: float, c: float) -> tuple[FloatArray, FloatArray]:
     p = _powers(a, _BLOCK)
     shifted = np.zeros_like(p)
     shifted[:-1] = p[1:]  # each true value also enters the step after it, through (c - a)
-    return (1.0 - c) * p + (c - a) * shifted, a ** np.arange(_BLOCK)
+    hold, powers = (1.0 - c) * p + (c - a) * shifted, a ** np.arange(_BLOCK)
+    hold.flags.writeable = powers.flags.writeable = False  # cached: shared by every call
+    return hold, powers
 
 
 def compensate(y: FloatArray, dt: float, tau: float) -> FloatArray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import lfilter
 
 from riverpatrol.analysis.lag import compensate, respond, smoothing_samples
 from riverpatrol.twin.sonde import first_order_lag
@@ -63,3 +65,21 @@ def test_compensated_noise_is_no_larger_than_the_readings(tau: float) -> None:
 def test_no_lag_needs_no_compensation_beyond_light_smoothing() -> None:
     x = np.sin(np.arange(200) / 15.0)
     np.testing.assert_allclose(compensate(x, 1.0, 0.0)[5:-5], x[5:-5], atol=0.01)
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.7, 5.0, 30.0, 3000.0])
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 257, 5000])
+def test_respond_is_the_first_order_hold_recursion_exactly(tau: float, n: int) -> None:
+    x = 400.0 + np.random.default_rng(n).normal(size=(2, n)).cumsum(axis=1)
+    a = np.exp(-1.0 / tau)
+    c = tau * (1.0 - a)
+    ref = lfilter([1.0 - c, c - a], [1.0, -a], x - x[:, :1], axis=1) + x[:, :1]  # settled at x[0] before
+    np.testing.assert_allclose(respond(x, 1.0, tau, axis=1), ref, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("tau", [0.0, 3.0, 30.0])
+def test_compensate_is_the_gaussian_smoothed_series_plus_tau_times_its_slope(tau: float) -> None:
+    y = np.random.default_rng(4).normal(size=600).cumsum()
+    width = smoothing_samples(tau)
+    ref = gaussian_filter1d(y, width, mode="nearest") + tau * gaussian_filter1d(y, width, order=1, mode="nearest")
+    np.testing.assert_allclose(compensate(y, 1.0, tau), ref, atol=1e-10)

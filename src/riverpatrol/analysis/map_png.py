@@ -37,40 +37,65 @@ def plot_map(frame: RiverFrame, grid: RiverGrid, path: str | os.PathLike[str], *
     names the canonical parameter, for labels and units; ``track`` is the boat's (lon, lat), and
     ``track_sn`` the same in river coordinates if the caller has them (else projected from ``track``).
     """
-    fig = Figure(figsize=(14.0, 7.5), dpi=120)
-    share = _map_share(frame)
-    map_width = (_RIGHT - _LEFT - _GAP) * share / (share + 1.7)
-    strip_left = _LEFT + map_width + _GAP + 0.02
-    strip_width = _RIGHT - strip_left - 0.04
-    strip_height = (_TOP - _BOTTOM - _GAP) / 2.0
-    ax_map = fig.add_axes((_LEFT + 0.02, _BOTTOM, map_width - 0.02, _TOP - _BOTTOM))
-    ax_std = fig.add_axes((strip_left, _BOTTOM, strip_width, strip_height))
-    ax_est = fig.add_axes((strip_left, _BOTTOM + strip_height + _GAP, strip_width, strip_height), sharex=ax_std)
-    cmap, norm = _colours(classes)
-    mesh = ax_map.pcolormesh(*_corners_lonlat(frame, grid), grid.estimate, cmap=cmap, norm=norm)
-    extent = (grid.s_edges[0], grid.s_edges[-1], grid.n_edges[0], grid.n_edges[-1])
-    strip = {"origin": "lower", "extent": extent, "aspect": "auto", "interpolation": "nearest"}
-    ax_est.imshow(grid.estimate.T, cmap=cmap, norm=norm, **strip)
-    spread = ax_std.imshow(grid.std.T, cmap="magma", **strip)
-    _draw_lonlat(ax_map, frame, track)
-    _draw_strip(ax_est, frame, grid, "estimate (colours as in the lon/lat map)")
-    _draw_strip(ax_std, frame, grid, "kriging standard deviation, dots: boat track")
-    ax_est.tick_params(labelbottom=False)
-    _chainage_posts(ax_map, frame, ax_std.get_xticks())
-    if track_sn is None and track is not None:
-        track_sn = frame.lonlat_to_river(*track)
-    if track_sn is not None:
-        ax_std.plot(*track_sn, ",", color="w", alpha=0.5)
-    label = _label(param)
-    bar_left = strip_left + strip_width + 0.01
-    bar = fig.colorbar(mesh, cax=fig.add_axes((bar_left, _BOTTOM + strip_height + _GAP, 0.012, strip_height)),
-                       label=label, extend="both" if norm else "neither")
-    if norm is not None:
-        bar.set_ticks(norm.boundaries)
-    fig.colorbar(spread, cax=fig.add_axes((bar_left, _BOTTOM, 0.012, strip_height)), label=f"std, {label}")
-    ax_std.set_xlabel("chainage s (m), downstream →")
-    fig.suptitle(title)
-    fig.savefig(path, format="png", pil_kwargs={"compress_level": _PNG_COMPRESSION})
+    MapFigure(frame, grid, classes=classes, track=track, track_sn=track_sn).save(grid, path, title=title, param=param)
+
+
+class MapFigure:
+    """One figure for the maps of several parameters on one grid (``plot_map`` for one): axes,
+    ticks, banks and the track are made once, and each map swaps in its values, colour scales and
+    labels before it is saved. matplotlib's axes and ticks cost more to make than to draw."""
+
+    def __init__(self, frame: RiverFrame, grid: RiverGrid, *, classes: Sequence[float] | None = None,
+                 track: tuple[ArrayLike, ArrayLike] | None = None,
+                 track_sn: tuple[ArrayLike, ArrayLike] | None = None) -> None:
+        self.fig = fig = Figure(figsize=(14.0, 7.5), dpi=120)
+        share = _map_share(frame)
+        map_width = (_RIGHT - _LEFT - _GAP) * share / (share + 1.7)
+        strip_left = _LEFT + map_width + _GAP + 0.02
+        strip_width = _RIGHT - strip_left - 0.04
+        strip_height = (_TOP - _BOTTOM - _GAP) / 2.0
+        ax_map = fig.add_axes((_LEFT + 0.02, _BOTTOM, map_width - 0.02, _TOP - _BOTTOM))
+        ax_std = fig.add_axes((strip_left, _BOTTOM, strip_width, strip_height))
+        ax_est = fig.add_axes((strip_left, _BOTTOM + strip_height + _GAP, strip_width, strip_height), sharex=ax_std)
+        cmap, norm = _colours(classes)
+        self.mesh = ax_map.pcolormesh(*_corners_lonlat(frame, grid), grid.estimate, cmap=cmap, norm=norm)
+        extent = (grid.s_edges[0], grid.s_edges[-1], grid.n_edges[0], grid.n_edges[-1])
+        strip = {"origin": "lower", "extent": extent, "aspect": "auto", "interpolation": "nearest"}
+        self.estimate = ax_est.imshow(grid.estimate.T, cmap=cmap, norm=norm, **strip)
+        self.spread = ax_std.imshow(grid.std.T, cmap="magma", **strip)
+        _draw_lonlat(ax_map, frame, track)
+        _draw_strip(ax_est, frame, grid, "estimate (colours as in the lon/lat map)")
+        _draw_strip(ax_std, frame, grid, "kriging standard deviation, dots: boat track")
+        ax_est.tick_params(labelbottom=False)
+        _chainage_posts(ax_map, frame, ax_std.get_xticks())
+        if track_sn is None and track is not None:
+            track_sn = frame.lonlat_to_river(*track)
+        if track_sn is not None:
+            ax_std.plot(*track_sn, ",", color="w", alpha=0.5)
+        bar_left = strip_left + strip_width + 0.01
+        self.bar = fig.colorbar(self.mesh, cax=fig.add_axes((bar_left, _BOTTOM + strip_height + _GAP, 0.012, strip_height)),
+                                extend="both" if norm else "neither")
+        if norm is not None:
+            self.bar.set_ticks(norm.boundaries)
+        self.std_bar = fig.colorbar(self.spread, cax=fig.add_axes((bar_left, _BOTTOM, 0.012, strip_height)))
+        ax_std.set_xlabel("chainage s (m), downstream →")
+        self.title = fig.suptitle("")
+        self._continuous = norm is None
+
+    def save(self, grid: RiverGrid, path: str | os.PathLike[str], *, title: str, param: str | None = None) -> None:
+        """Write ``grid`` (on the figure's grid) as a PNG titled ``title``."""
+        self.mesh.set_array(grid.estimate)
+        self.estimate.set_data(grid.estimate.T)
+        self.spread.set_data(grid.std.T)
+        if self._continuous:
+            self.mesh.autoscale()
+            self.estimate.set_clim(self.mesh.get_clim())
+        self.spread.autoscale()
+        label = _label(param)
+        self.bar.set_label(label)
+        self.std_bar.set_label(f"std, {label}")
+        self.title.set_text(title)
+        self.fig.savefig(path, format="png", pil_kwargs={"compress_level": _PNG_COMPRESSION})
 
 
 def _corners_lonlat(frame: RiverFrame, grid: RiverGrid) -> tuple[FloatArray, FloatArray]:

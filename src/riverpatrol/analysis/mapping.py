@@ -3,8 +3,8 @@
 The boat samples two or three lines along the river; the station wants every cell of the water.
 Pollutants are carried downstream by the current and mixed across it slowly, so the field is
 correlated over hundreds of metres along the river and over metres across it. In (s, n) that
-anisotropy has one fixed direction everywhere, bends included, so one anisotropic covariance model
-(gstools) fitted to the directional variograms describes the whole reach. Samples are averaged into
+anisotropy has one fixed direction everywhere, bends included, so one anisotropic exponential model
+fitted to the directional variograms (``analysis/variogram.py``) describes the whole reach. Samples are averaged into
 grid-sized bins, and each cell is estimated by ordinary kriging from its nearest bins in the
 anisotropic metric (a moving neighbourhood), which keeps the cost linear in the cells and the
 samples. Every parameter is sampled at the same points, so the parameters mapped together share
@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-import gstools as gs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from riverpatrol.analysis.variogram import Bounds, directional, fit_exponential
 from riverpatrol.geo.frame import RiverFrame
 
 FloatArray = NDArray[np.float64]
@@ -31,7 +31,6 @@ NEIGHBOURS = 24  # bins per cell's kriging system, half on each side of it acros
 VARIO_SAMPLES = 1500  # samples for the empirical variogram (its cost is quadratic)
 _SEED = 20240607  # fixed subsample for the variogram: the same log gives the same map
 _BATCH = 2048  # targets per batch of kriging systems: about 30 MB of temporaries
-_MAX_EVAL = 1000  # evaluations allowed to the variogram fit before the initial model is kept
 _MIN_SILL = 1e-6  # floor of var and nugget (standardised): a noise-free or constant field stays solvable
 
 
@@ -45,9 +44,13 @@ class Covariance:
     len_along: float  # correlation length along the river, m
     len_across: float  # correlation length across the river, m
 
-    def model(self) -> gs.CovModel:
-        return getattr(gs, self.family)(dim=2, var=self.var, nugget=self.nugget,
-                                        len_scale=[self.len_along, self.len_across])
+    def isometrize(self, s: FloatArray, n: FloatArray) -> FloatArray:
+        """Points (rows) in units of the correlation lengths: the model is isotropic there."""
+        return np.column_stack([s / self.len_along, n / self.len_across])
+
+    def covariance(self, h: FloatArray) -> FloatArray:
+        """Covariance of the noise-free field at isometrized distance ``h`` (the nugget apart)."""
+        return self.var * np.exp(-h)
 
     def scaled(self, factor: float) -> Covariance:
         """The same correlation for a field whose variance is ``factor`` times this one's."""
@@ -118,7 +121,7 @@ def river_maps(frame: RiverFrame, s: np.ndarray, n: np.ndarray, fields: Mapping[
     s_axis, n_axis = grid_axes(frame, ds, dn)
     ss, nn = np.meshgrid(s_axis, n_axis, indexing="ij")
     water = np.abs(nn) <= frame.width_at(ss) / 2.0
-    est, var = _krige(cov.model(), bins, ss[water], nn[water])
+    est, var = _krige(cov, bins, ss[water], nn[water])
     std = np.sqrt(var)
     x, y = frame.from_river(ss.ravel(), nn.ravel())
     lon, lat = frame.local.to_lonlat(x, y)
@@ -155,37 +158,27 @@ def fit_covariance(s: FloatArray, n: FloatArray, z: FloatArray, *, length: float
     of standardised fields (rows of ``z``, each of mean 0 and variance 1), pooled.
 
     Pooling standardised fields fits one correlation model, nugget share included, to all: the
-    intrinsic model, in which each parameter's covariance is that model times its variance. The fit
-    starts from a model set from the data (``_initial_model``) and keeps it if it fails, as it can
-    on a variogram with no structure at all.
+    intrinsic model, in which each parameter's covariance is that model times its variance. With
+    no pair of samples to make a variogram of, the model is ``_unfitted``.
     """
-    centres, gamma, counts = gs.vario_estimate(
-        (s, n), np.atleast_2d(z), _lag_edges(length, width), direction=[[1.0, 0.0], [0.0, 1.0]],
-        angles_tol=np.pi / 8, bandwidth=width / 8.0, sampling_size=min(s.size, VARIO_SAMPLES),
-        sampling_seed=_SEED, return_counts=True)
-    model = _initial_model(gamma[0][counts[0] > 0], length, width)
-    model.set_arg_bounds(var=[0.0, 10.0], nugget=[0.0, 2.0], len_scale=[width / 2.0, length],
-                         anis=[1e-3, 1.0])
-    weights = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # each direction counts alike
-    try:
-        model.fit_variogram(centres, gamma, weights=np.maximum(weights, 1e-9).ravel(), init_guess="current",
-                            max_eval=_MAX_EVAL)
-    except RuntimeError:
-        model = _initial_model(gamma[0][counts[0] > 0], length, width)
-    return Covariance(family=type(model).__name__, var=max(float(model.var), _MIN_SILL),
-                      nugget=max(float(model.nugget), _MIN_SILL), len_along=float(model.len_scale_vec[0]),
-                      len_across=float(model.len_scale_vec[1]))
+    rng = np.random.default_rng(_SEED)
+    pick = np.sort(rng.choice(s.size, VARIO_SAMPLES, replace=False)) if s.size > VARIO_SAMPLES else slice(None)
+    vario = directional(s[pick], n[pick], np.atleast_2d(z)[:, pick], _lag_edges(length, width),
+                        bandwidth=width / 8.0)
+    fitted = fit_exponential(vario, Bounds(var=(0.0, 10.0), nugget=(0.0, 2.0), len_along=(width / 2.0, length),
+                                           anis=(1e-3, 1.0)))
+    if fitted is None:
+        return _unfitted(length, width)
+    var, nugget, len_along, len_across = fitted
+    return Covariance(family="Exponential", var=max(var, _MIN_SILL), nugget=max(nugget, _MIN_SILL),
+                      len_along=len_along, len_across=len_across)
 
 
-def _initial_model(gamma_along: FloatArray, length: float, width: float) -> gs.CovModel:
-    """A model set from the data (standardised): the nugget from the shortest along-river lag
-    (sonde noise), the sill from the longest, correlated over a quarter of the reach along (a plume
-    stays distinct for hundreds of metres) and a quarter of the width across (it hugs one bank)."""
-    if gamma_along.size == 0:  # every sample at one chainage: nothing to go on along the river
-        gamma_along = np.ones(1)
-    nugget = float(np.clip(gamma_along[0], 0.01, 1.5))
-    var = max(float(np.mean(gamma_along[-3:])) - nugget, 0.05)
-    return gs.Exponential(dim=2, var=var, nugget=nugget, len_scale=[length / 4.0, width / 4.0])
+def _unfitted(length: float, width: float) -> Covariance:
+    """The model when no pair of samples makes a variogram (all at one point, say): mostly noise,
+    correlated over a quarter of the reach along (a plume stays distinct for hundreds of metres)
+    and a quarter of the width across (it hugs one bank)."""
+    return Covariance(family="Exponential", var=0.05, nugget=1.0, len_along=length / 4.0, len_across=width / 4.0)
 
 
 def _lag_edges(length: float, width: float) -> FloatArray:
@@ -218,7 +211,7 @@ def _bin(s: FloatArray, n: FloatArray, v: FloatArray, step: float, dn: float) ->
     return _Bins(s=mean(s), n=mean(n), value=np.array([mean(row) for row in v]), count=count.astype(float))
 
 
-def _krige(model: gs.CovModel, bins: _Bins, s: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _krige(model: Covariance, bins: _Bins, s: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Ordinary kriging of the noise-free field from each target's nearest bins (anisotropic metric).
 
     A bin holding k samples has measurement-error variance nugget / k. The system's matrix depends
@@ -227,8 +220,8 @@ def _krige(model: gs.CovModel, bins: _Bins, s: FloatArray, n: FloatArray) -> tup
     batches, and each target then needs only its own right-hand side. The weights serve every
     field in ``bins.value`` (estimates: fields x targets, or targets for one field).
     """
-    src = model.isometrize(np.vstack([bins.s, bins.n])).T
-    dst = model.isometrize(np.vstack([s, n])).T
+    src = model.isometrize(bins.s, bins.n)
+    dst = model.isometrize(s, n)
     idx = np.sort(_neighbours(src, dst, bins.n, n), axis=1)
     sets, which = _distinct_rows(idx)
     inverse = np.concatenate([_system_inverse(model, bins, src, sets[lo : lo + _BATCH])
@@ -260,7 +253,7 @@ def _distinct_rows(idx: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.
     return sets, which.ravel()
 
 
-def _system_inverse(model: gs.CovModel, bins: _Bins, src: FloatArray,
+def _system_inverse(model: Covariance, bins: _Bins, src: FloatArray,
                     sets: NDArray[np.intp]) -> FloatArray:
     """Inverses of the ordinary-kriging matrices [C + noise, 1; 1, 0] of sets of bins."""
     k = sets.shape[1]

@@ -121,7 +121,7 @@ def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], valid:
           out_dir: Path, track_lonlat: tuple[np.ndarray, np.ndarray]) -> dict[str, Path]:
     """map.nc and maps/<parameter>.png of ``fields``, each from its ``valid`` samples."""
     from riverpatrol.analysis.map_netcdf import write_netcdf  # imported here, while the search runs
-    from riverpatrol.analysis.map_png import plot_map
+    from riverpatrol.analysis.map_png import MapFigure
     from riverpatrol.analysis.mapping import river_maps
 
     grids = {}
@@ -131,10 +131,10 @@ def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], valid:
     files = {"map": out_dir / "map.nc"}
     write_netcdf(grids, files["map"])
     (out_dir / "maps").mkdir(exist_ok=True)
+    figure = MapFigure(frame, next(iter(grids.values())), track=track_lonlat, track_sn=(track.s, track.n))
     for name, grid in grids.items():
         files[f"map_{name}"] = out_dir / "maps" / f"{name}.png"
-        plot_map(frame, grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name,
-                 track=track_lonlat, track_sn=(track.s, track.n))
+        figure.save(grid, files[f"map_{name}"], title=f"{name} ({UNITS[name]})", param=name)
     return files
 
 

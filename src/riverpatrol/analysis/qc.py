@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+from riverpatrol.analysis.running import running_max
 
 FLAGS: dict[str, str] = {  # HJ 212-2017 data flags
     "N": "normal", "F": "stopped", "M": "maintenance", "S": "manually set", "D": "fault",
@@ -171,8 +172,9 @@ def _spikes(y: NDArray[np.float64], decay: NDArray[np.float64], regular: NDArray
     rise, fall = y[1:-1] - y[:-2], y[1:-1] - y[2:]
     up = rise > 0
     size = 2 * int(np.ceil(FLOOR_TAUS * tau_samples)) + 3
-    floor = minimum_filter1d(np.where(np.isnan(y), np.inf, y), size, mode="nearest")[1:-1]
-    ceiling = maximum_filter1d(np.where(np.isnan(y), -np.inf, y), size, mode="nearest")[1:-1]
+    half = size // 2  # windows centred on each sample, the series' ends repeated beyond them
+    floor = -running_max(np.pad(np.where(np.isnan(y), -np.inf, -y), half, mode="edge"), size)[1:-1]
+    ceiling = running_max(np.pad(np.where(np.isnan(y), -np.inf, y), half, mode="edge"), size)[1:-1]
     excursion = np.where(up, y[1:-1] - floor, ceiling - y[1:-1])
     spike[1:-1] = ((rise * fall > 0) & regular[:-1] & regular[1:]
                    & (np.minimum(np.abs(rise), np.abs(fall)) > margin)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d
 
+from riverpatrol.analysis.running import running_max
 from riverpatrol.analysis.track import Fixes
 from riverpatrol.geo.frame import FloatArray, RiverFrame
 from riverpatrol.patrollog import PatrolLog
@@ -85,7 +85,7 @@ def mouth_ranges(pings: NDArray[np.uint8], bin_m: float) -> FloatArray:
         level = _window_sum(a, ns)[:, nb : nb + starts] / ns
         later = _window_sum(a, nr) / nr
         # the best return starting anywhere up to RETURN_WITHIN_M past the shortest shadow
-        ahead = maximum_filter1d(later, within, axis=1, origin=-(within // 2), mode="constant", cval=0.0)
+        ahead = running_max(np.pad(later, ((0, 0), (0, within - 1))), within)
         hit = (bright[rows] >= need) & (level <= SHADOW_LEVEL) & (ahead[:, nb + ns : nb + ns + starts] >= RETURN_LEVEL)
         found = hit.any(axis=1)
         out[lo + rows[found]] = np.argmax(hit[found], axis=1) * bin_m

@@ -40,19 +40,19 @@ class Switches:
         v = raw.lagged[:, order]  # groups x support
         starts = cuts[:-1]
 
-        def accumulated(parts: FloatArray) -> FloatArray:  # stretch sums along axis 1, from zero
-            sums = np.cumsum(np.add.reduceat(parts, starts, axis=1), axis=1)
-            return np.concatenate([np.zeros_like(sums[:, :1]), sums], axis=1)
+        def accumulated(parts: FloatArray, axis: int = 1) -> FloatArray:  # stretch sums along ``axis``, from zero
+            sums = np.cumsum(np.add.reduceat(parts, starts, axis=axis), axis=axis)
+            return np.concatenate([np.zeros_like(np.take(sums, [0], axis=axis)), sums], axis=axis)
 
         self.vv = accumulated(v * v)  # groups x cuts
-        self.xv = accumulated(model.design[:, order, :] * v[:, :, None])  # groups x cuts x terms
+        self.xv = accumulated(model.design[:, :, order] * v[:, None, :], axis=2)  # groups x terms x cuts
         self.rv = accumulated(model.residual[:, order] * v[sonde.group])  # channels x cuts
 
     def chi2(self, i: NDArray[np.intp], j: NDArray[np.intp]) -> FloatArray:
         """Chi-square explained when discharging over positions ``[i, j)`` (both among the cuts)."""
         a, b = np.searchsorted(self.cuts, i), np.searchsorted(self.cuts, j)
         vv, rv = self.vv[:, b] - self.vv[:, a], self.rv[:, b] - self.rv[:, a]
-        xv = self.xv[:, b] - self.xv[:, a]  # groups x trials x terms
+        xv = (self.xv[:, :, b] - self.xv[:, :, a]).transpose(0, 2, 1)  # groups x trials x terms
         norm = vv - (np.matmul(xv, self.model.inverse) * xv).sum(axis=2)
         return signed_chi2(rv, norm[self.sonde.group], self.sonde)
 

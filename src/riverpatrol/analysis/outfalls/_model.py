@@ -23,6 +23,7 @@ SAME_M = 15.0  # sources on one bank closer than this are one source
 SUPPORT = 1e-2  # where a source's field is below this share of its peak, switching it is not scored
 PLUME_MET = 0.2  # where a source's field is above this share of its peak, the boat met its plume
 LAG_TAILS = 10.0  # a lagged response has died out this many time constants after its input
+MODELS_KEPT = 4  # recent models kept for reuse (each holds its design: megabytes on a long patrol)
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,24 @@ class Source:
 
 class Model:
     """Least squares of every channel on [1, lagged source columns]: the design per lag group
-    (groups x samples x terms), fitted loads (channels x terms), residuals."""
+    (groups x terms x samples, each column a contiguous row), fitted loads (channels x terms),
+    residuals."""
 
     def __init__(self, sonde: Sonde, columns: list[FloatArray]) -> None:
         self.sonde = sonde
         count = sonde.readings.shape[1]
-        x = np.ones((len(sonde.taus), count, 1 + len(columns)))
+        x = np.empty((len(sonde.taus), 1 + len(columns), count))
+        x[:, 0] = 1.0
         for c, column in enumerate(columns):
-            x[:, :, 1 + c] = column
+            x[:, 1 + c] = column
         self.design = x
-        self.inverse = np.linalg.pinv(np.matmul(x.transpose(0, 2, 1), x))
-        self.coef = np.empty((len(sonde.names), x.shape[2]))
+        self.inverse = np.linalg.pinv(np.matmul(x, x.transpose(0, 2, 1)))
+        self.coef = np.empty((len(sonde.names), x.shape[1]))
         self.residual = np.empty_like(sonde.readings)
         self._rows = [np.flatnonzero(sonde.group == g) for g in range(x.shape[0])]
         for g, rows in enumerate(self._rows):
-            self.coef[rows] = sonde.readings[rows] @ x[g] @ self.inverse[g]
-            self.residual[rows] = sonde.readings[rows] - self.coef[rows] @ x[g].T
+            self.coef[rows] = sonde.readings[rows] @ x[g].T @ self.inverse[g]
+            self.residual[rows] = sonde.readings[rows] - self.coef[rows] @ x[g]
         self._residual_by_group = [self.residual[rows] for rows in self._rows]
 
     @property
@@ -77,7 +80,7 @@ class Model:
     def gain(self, cols: FloatArray, span: slice = slice(None)) -> FloatArray:
         """Chi-square explained by adding each trial column (groups x trials x samples in ``span``;
         zero outside it)."""
-        xv = np.matmul(cols, self.design[:, span])
+        xv = np.matmul(cols, self.design[:, :, span].transpose(0, 2, 1))
         norm = np.einsum("gts,gts->gt", cols, cols) - (np.matmul(xv, self.inverse) * xv).sum(axis=2)
         num = np.empty((self.sonde.group.size, cols.shape[1]))
         for g, rows in enumerate(self._rows):
@@ -151,6 +154,7 @@ class Plumes:
         self._tail = int(LAG_TAILS * float(sonde.tau.max(initial=0.0)) / sonde.dt) + 1
         self._raw: dict[tuple[float, int], Raw] = {}
         self._columns: dict[tuple[float, int, float, float], FloatArray] = {}
+        self._models: dict[tuple[tuple[float, int, float, float], ...], Model] = {}
 
     def raw(self, s: float, side: int) -> Raw:
         """The field of a source at ``s`` on ``side`` that is always on."""
@@ -183,13 +187,20 @@ class Plumes:
 
     def columns(self, src: Source) -> FloatArray:
         """The source's model columns: its switched field through each group's lag."""
-        key = (round(src.s, 3), src.side, src.t_on, src.t_off)
+        key = _key(src)
         if key not in self._columns:
             self._columns[key] = self._lag(self.switched(src), self.raw(src.s, src.side).span)
         return self._columns[key]
 
     def model(self, sources: list[Source]) -> Model:
-        return Model(self.sonde, [self.columns(src) for src in sources])
+        """The model of ``sources``; the last few are kept, as the search often asks again for
+        the set it has just fitted (a third of the models on a 10 km patrol)."""
+        key = tuple(_key(src) for src in sources)
+        if key not in self._models:
+            self._models[key] = Model(self.sonde, [self.columns(src) for src in sources])
+            while len(self._models) > MODELS_KEPT:
+                self._models.pop(next(iter(self._models)))
+        return self._models[key]
 
     def gains(self, model: Model, sources: list[Source]) -> FloatArray:
         """Chi-square each of ``sources`` would explain added to ``model``, less the penalty for its
@@ -198,6 +209,11 @@ class Plumes:
         span = slice(min(s.start for s in spans), max(s.stop for s in spans))
         g = np.array([self.switched(src)[span] for src in sources])
         return model.gain(self._lag(g, slice(None)), span) - np.array([src.penalty for src in sources])
+
+
+def _key(src: Source) -> tuple[float, int, float, float]:
+    """What a source's model columns depend on."""
+    return round(src.s, 3), src.side, src.t_on, src.t_off
 
 
 def met_span(g: FloatArray, emitted: FloatArray, where: NDArray[np.bool_]) -> tuple[float, float]:

@@ -1,13 +1,14 @@
 """Live path latency: a record produced on the boat side -> held by a WebSocket client, and -> drawn
-by the dashboard in Chromium, with 10 twin patrols at real time (10 Hz fixes each) on one station.
+by the dashboard in Chromium, with 10 twin patrols (or PATROLS) at real time, 10 Hz fixes each, on one station.
 
 `riverpatrol serve` runs in its own process on loopback (SQLite). A record is produced when the
 patrol clock reaches its time: the patrol log's ``paced`` metadata gives patrol time 0 on the wall
 clock. Every patrol's live feed has a WebSocket listener here; the dashboard (Playwright driving
 /usr/bin/chromium) shows one patrol and notes, for each batch it draws, the time of the animation
-frame that paints it. Fixes and sonde samples are counted; the first WARMUP_S is left out.
+frame that paints it (the clock when its requestAnimationFrame callback runs). Fixes and sonde
+samples are counted; the first WARMUP_S of patrol time is left out.
 
-    .venv/bin/python bench/station_live.py [DURATION_S]
+    .venv/bin/python bench/station_live.py [DURATION_S [PATROLS]]
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,8 @@ from riverpatrol.pacing import PatrolClock
 from riverpatrol.patrollog import PatrolLog, PatrolLogError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from station_server import Station, running_station  # noqa: E402
+from station_server import Station, post, running_station  # noqa: E402
 
-PATROLS = 10
 VIDEO_FPS = 1.0  # the camera at one frame a second: this measures the data path, video has its own figure
 WARMUP_S = 3.0
 CHROMIUM = "/usr/bin/chromium"
@@ -41,15 +40,15 @@ _DRAWN = """() => {
         draw(message);
         if (message.replay) return;
         const times = [...message.positions.map((p) => p[0]), ...message.samples.map((s) => s.t)];
-        requestAnimationFrame((at) => window.drawn.push([performance.timeOrigin + at, times]));
+        requestAnimationFrame(() => window.drawn.push([Date.now(), times]));  // as the frame that paints it starts
     };
 }"""
 
 
-def main(duration_s: float) -> None:
+def main(duration_s: float, patrols: int) -> None:
     with running_station() as station:
-        ids = [_post(f"{station.base}/api/patrols", {"scenario": "dongmen-demo", "speedup": 1.0,
-                                                     "video_fps": VIDEO_FPS})["id"] for _ in range(PATROLS)]
+        ids = [post(f"{station.base}/api/patrols", {"scenario": "dongmen-demo", "speedup": 1.0,
+                                                     "video_fps": VIDEO_FPS})["id"] for _ in range(patrols)]
         clocks = {i: _clock(station, i) for i in ids}
         cpu0, wall0 = station.cpu_s(), time.monotonic()
         received, drawn = asyncio.run(_watch(station, ids, clocks, duration_s))
@@ -57,10 +56,10 @@ def main(duration_s: float) -> None:
         wall = time.monotonic() - wall0
         load = os.getloadavg()[0]
         for patrol_id in ids:
-            _post(f"{station.base}/api/patrols/{patrol_id}/command", {"command": "abort"})
-    print(f"{PATROLS} patrols at real time, {duration_s:.0f} s (first {WARMUP_S:.0f} s left out); station process "
+            post(f"{station.base}/api/patrols/{patrol_id}/command", {"command": "abort"})
+    print(f"{patrols} patrol(s) at real time, {duration_s:.0f} s (first {WARMUP_S:.0f} s left out); station process "
           f"{cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); load average {load:.1f}")
-    _print("produced -> WebSocket client", received, f"records of {PATROLS} patrols")
+    _print("produced -> WebSocket client", received, f"records of {patrols} patrol(s)")
     _print("produced -> drawn in Chromium", drawn, "records of 1 patrol")
 
 
@@ -120,11 +119,5 @@ def _print(name: str, values: list[float], what: str) -> None:
     print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms over {len(ms)} {what}")
 
 
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.load(reply)
-
-
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0, int(sys.argv[2]) if len(sys.argv) > 2 else 10)

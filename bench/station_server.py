@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import json
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,3 +60,10 @@ def running_station() -> Iterator[Station]:
         finally:
             process.terminate()
             process.wait(60)
+
+
+def post(url: str, body: dict) -> dict:
+    """POST ``body`` as JSON, return the JSON reply."""
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.load(reply)

@@ -19,9 +19,9 @@ import asyncio
 import os
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
-import httpx
 import numpy as np
 import simplejpeg
 from playwright.async_api import async_playwright
@@ -29,7 +29,7 @@ from playwright.async_api import async_playwright
 from riverpatrol.station.video import CODE_BITS, CODE_CELL_PX, CODE_X, CODE_Y, read_code
 
 sys.path.insert(0, str(Path(__file__).parent))
-from station_server import Station, running_station  # noqa: E402
+from station_server import Station, post, running_station  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 _SHOWN = """([kind, x0, y0, cell, bits]) => {
@@ -62,7 +62,7 @@ _SHOWN = """([kind, x0, y0, cell, bits]) => {
 def main(phase_s: float) -> None:
     with running_station() as station:
         start = {"scenario": "dongmen-demo", "speedup": 1.0}
-        patrol = httpx.post(f"{station.base}/api/patrols", json=start).json()["id"]
+        patrol = post(f"{station.base}/api/patrols", start)["id"]
         time.sleep(3.0)
         cpu0, wall0 = station.cpu_s(), time.monotonic()
         received, mismatched = _mjpeg_client(station, patrol, phase_s)
@@ -74,15 +74,15 @@ def main(phase_s: float) -> None:
         cpu, wall = station.cpu_s() - cpu0, time.monotonic() - wall0
         print(f"station process {cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); "
               f"load average {os.getloadavg()[0]:.1f}")
-        httpx.post(f"{station.base}/api/patrols/{patrol}/command", json={"command": "abort"})
+        post(f"{station.base}/api/patrols/{patrol}/command", {"command": "abort"})
 
 
 def _mjpeg_client(station: Station, patrol: int, duration_s: float) -> tuple[list[float], int]:
     delays, mismatched = [], 0
-    with httpx.stream("GET", f"{station.base}/api/patrols/{patrol}/video.mjpeg", timeout=30) as stream:
+    with urllib.request.urlopen(f"{station.base}/api/patrols/{patrol}/video.mjpeg", timeout=30) as stream:
         end = time.monotonic() + duration_s
         buffer = b""
-        for chunk in stream.iter_bytes():
+        while chunk := stream.read1(65536):
             buffer += chunk
             while b"\r\n\r\n" in buffer:
                 head, rest = buffer.split(b"\r\n\r\n", 1)

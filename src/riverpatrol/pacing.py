@@ -20,7 +20,6 @@ import numpy as np
 from riverpatrol.records import MissionEvent
 from riverpatrol.twin.twin import TICK_S, SensedBatch
 
-
 RELEASE_S = 0.01  # wall-clock seconds a record may wait to go with later ones (at high speedups)
 
 
@@ -36,6 +35,7 @@ class PatrolClock:
         return self.start_unix + t / self.speedup
 
     def wait(self, t: float) -> None:
+        """Sleep until patrol time ``t`` is reached (at once if it has been)."""
         ahead = self.due(t) - time.time()
         if ahead > 0:
             time.sleep(ahead)

@@ -1,77 +1,123 @@
-"""Live path latency: a block of records committed on the boat side -> received over the live
-WebSocket, with 10 patrols at 10 Hz (the Dongmen demo at real time) on one station.
+"""Live path latency: a record produced on the boat side -> held by a WebSocket client, and -> drawn
+by the dashboard in Chromium, with 10 twin patrols (or PATROLS) at real time, 10 Hz fixes each, on one station.
 
-Runs `riverpatrol serve`'s app under uvicorn on loopback, starts the patrols through the API,
-and listens to every patrol's feed with a WebSocket client for DURATION seconds. Prints the
-latency from block commit to receipt, and per record (a record also waits in the twin's 0.5 s
-block before it is committed).
+`riverpatrol serve` runs in its own process on loopback (SQLite). A record is produced when the
+patrol clock reaches its time: the patrol log's ``paced`` metadata gives patrol time 0 on the wall
+clock. Every patrol's live feed has a WebSocket listener here; the dashboard (Playwright driving
+/usr/bin/chromium) shows one patrol and notes, for each batch it draws, the time of the animation
+frame that paints it (the clock when its requestAnimationFrame callback runs). Fixes and sonde
+samples are counted; the first WARMUP_S of patrol time is left out.
 
-    .venv/bin/python bench/station_live.py [DURATION_S]
+    .venv/bin/python bench/station_live.py [DURATION_S [PATROLS]]
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import websockets
+from playwright.async_api import async_playwright
+
+from riverpatrol.pacing import PatrolClock
+from riverpatrol.patrollog import PatrolLog, PatrolLogError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from station_server import running_station  # noqa: E402
+from station_server import Station, post, running_station  # noqa: E402
 
-PATROLS = 10
 VIDEO_FPS = 1.0  # the camera at one frame a second: this measures the data path, video has its own figure
+WARMUP_S = 3.0
+CHROMIUM = "/usr/bin/chromium"
+_DRAWN = """() => {
+    window.drawn = [];
+    const draw = window.applyBatch;
+    window.applyBatch = (message) => {
+        draw(message);
+        if (message.replay) return;
+        const times = [...message.positions.map((p) => p[0]), ...message.samples.map((s) => s.t)];
+        requestAnimationFrame(() => window.drawn.push([Date.now(), times]));  // as the frame that paints it starts
+    };
+}"""
 
 
-def main(duration_s: float) -> None:
-    with running_station() as port:
-        base = f"http://127.0.0.1:{port}"
-        start = {"scenario": "dongmen-demo", "speedup": 1.0, "video_fps": VIDEO_FPS}
-        ids = [_post(f"{base}/api/patrols", start)["id"] for _ in range(PATROLS)]
-        block, record = asyncio.run(_listen(port, ids, duration_s))
+def main(duration_s: float, patrols: int) -> None:
+    with running_station() as station:
+        ids = [post(f"{station.base}/api/patrols", {"scenario": "dongmen-demo", "speedup": 1.0,
+                                                     "video_fps": VIDEO_FPS})["id"] for _ in range(patrols)]
+        clocks = {i: _clock(station, i) for i in ids}
+        cpu0, wall0 = station.cpu_s(), time.monotonic()
+        received, drawn = asyncio.run(_watch(station, ids, clocks, duration_s))
+        cpu = station.cpu_s() - cpu0
+        wall = time.monotonic() - wall0
+        load = os.getloadavg()[0]
         for patrol_id in ids:
-            _post(f"{base}/api/patrols/{patrol_id}/command", {"command": "abort"})
-    for name, values in (("block commit -> client", block), ("record time -> client", record)):
-        ms = np.asarray(values) * 1000
-        print(f"{name}: p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, "
-              f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.1f} ms over {len(ms)} "
-              f"{'messages' if name.startswith('block') else 'fixes'} ({PATROLS} patrols, {duration_s:.0f} s)")
+            post(f"{station.base}/api/patrols/{patrol_id}/command", {"command": "abort"})
+    print(f"{patrols} patrol(s) at real time, {duration_s:.0f} s (first {WARMUP_S:.0f} s left out); station process "
+          f"{cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); load average {load:.1f}")
+    _print("produced -> WebSocket client", received, f"records of {patrols} patrol(s)")
+    _print("produced -> drawn in Chromium", drawn, "records of 1 patrol")
 
 
-async def _listen(port: int, ids: list[int], duration_s: float) -> tuple[list[float], list[float]]:
-    block: list[float] = []
-    record: list[float] = []
+async def _watch(station: Station, ids: list[int], clocks: dict[int, PatrolClock],
+                 duration_s: float) -> tuple[list[float], list[float]]:
+    received: list[float] = []
+    end = time.monotonic() + duration_s
 
-    async def one(patrol_id: int) -> None:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/api/patrols/{patrol_id}/live", max_size=None) as ws:
-            end = time.monotonic() + duration_s
-            while time.monotonic() < end:
+    async def listen(patrol_id: int) -> None:
+        clock = clocks[patrol_id]
+        async with websockets.connect(f"ws://127.0.0.1:{station.port}/api/patrols/{patrol_id}/live",
+                                      max_size=None) as ws:
+            while (left := end - time.monotonic()) > 0:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=end - time.monotonic())
+                    raw = await asyncio.wait_for(ws.recv(), timeout=left)
                 except TimeoutError:
                     break
-                received = time.time()
+                now = time.time()
                 message = json.loads(raw)
-                if "produced_unix" not in message:
+                if message.get("type") != "batch" or message.get("replay"):
                     continue
-                block.append(received - message["produced_unix"])
-                # at real time a fix at patrol time t was produced (until - t) s before its block was committed
-                record.extend(received - message["produced_unix"] + (message["t"] - p[0]) for p in message["positions"])
+                times = [p[0] for p in message["positions"]] + [s["t"] for s in message["samples"]]
+                received.extend(now - clock.due(t) for t in times if t >= WARMUP_S)
 
-    await asyncio.gather(*(one(i) for i in ids))
-    return block, record
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        await page.goto(f"{station.base}/?patrol={ids[0]}")
+        await page.wait_for_function("() => state.patrol && state.ws")
+        await page.evaluate(_DRAWN)
+        await asyncio.gather(*(listen(i) for i in ids))
+        marks = await page.evaluate("() => window.drawn")
+        await browser.close()
+    clock = clocks[ids[0]]
+    drawn = [at / 1000 - clock.due(t) for at, times in marks for t in times if t >= WARMUP_S]
+    return received, drawn
 
 
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.load(reply)
+def _clock(station: Station, patrol_id: int) -> PatrolClock:
+    """The patrol's clock as the boat side wrote it in its log."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for path in station.data.glob(f"patrols/{patrol_id}-*/patrol.sqlite"):
+            try:
+                with PatrolLog(path) as log:
+                    if "paced" in log.meta:
+                        return PatrolClock(**log.meta["paced"])
+            except PatrolLogError:  # its header is being written
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f"patrol {patrol_id} did not start")
+
+
+def _print(name: str, values: list[float], what: str) -> None:
+    ms = np.asarray(values) * 1000
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms over {len(ms)} {what}")
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0, int(sys.argv[2]) if len(sys.argv) > 2 else 10)

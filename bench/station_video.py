@@ -1,55 +1,128 @@
-"""Live video over MJPEG: frames per second a viewer receives at 640x480, and the delay from the
-station receiving a camera frame (the stamp in the overlay, also sent as X-Received-Unix) to the
-viewer holding it. One Dongmen demo patrol at real time and at 2x, camera asked for 15 frames a
-second (the twin renders at most one frame per 0.1 s tick of patrol time).
+"""Live video at 640x480: frames per second shown, and glass to glass (the camera taking a frame in
+the twin -> the frame on screen), for one Dongmen demo patrol at real time, camera at 15 frames/s.
 
-    .venv/bin/python bench/station_video.py [DURATION_S]
+`riverpatrol serve` runs in its own process on loopback. Every frame's overlay carries its capture
+clock as a strip of cells (station/video.py); a page reads the strip back from the frame it shows
+and compares it with its own clock. Three viewers, one after the other, PHASE_S each:
+1. an MJPEG client here: capture -> frame received (X-Captured-Unix, checked against the strip);
+2. the dashboard's MJPEG <img> in Chromium, read at every animation frame (the first one showing
+   a new frame: the time it is painted);
+3. the dashboard's WebRTC <video> in Chromium, read at each frame's requestVideoFrameCallback
+   (its expected display time).
+
+    .venv/bin/python bench/station_video.py [PHASE_S]
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
-import httpx
 import numpy as np
+import simplejpeg
+from playwright.async_api import async_playwright
+
+from riverpatrol.station.video import CODE_BITS, CODE_CELL_PX, CODE_X, CODE_Y, read_code
 
 sys.path.insert(0, str(Path(__file__).parent))
-from station_server import running_station  # noqa: E402
+from station_server import Station, post, running_station  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+_SHOWN = """([kind, x0, y0, cell, bits]) => {
+    window.shown = [];
+    const el = document.getElementById(kind === "mjpeg" ? "video-mjpeg" : "video-webrtc");
+    const canvas = document.createElement("canvas");
+    canvas.width = bits * cell; canvas.height = cell;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    let last = -1;
+    const read = (at) => {  // the capture clock in the strip of the frame on screen, if it is new
+        ctx.drawImage(el, x0, y0, bits * cell, cell, 0, 0, bits * cell, cell);
+        const px = ctx.getImageData(0, cell / 2, bits * cell, 1).data;
+        let code = 0;
+        for (let b = 0; b < bits; b++) {
+            const i = (b * cell + cell / 2) * 4;
+            code = code * 2 + ((px[i] + px[i + 1] + px[i + 2]) / 3 > 127 ? 1 : 0);
+        }
+        if (code !== last) { last = code; window.shown.push([performance.timeOrigin + at, code]); }
+    };
+    if (kind === "mjpeg") {
+        const paint = (at) => { if (el.naturalWidth) read(at); requestAnimationFrame(paint); };
+        requestAnimationFrame(paint);
+    } else {
+        const frame = (_now, meta) => { read(meta.expectedDisplayTime); el.requestVideoFrameCallback(frame); };
+        el.requestVideoFrameCallback(frame);
+    }
+}"""
 
 
-def main(duration_s: float) -> None:
-    for speedup in (1.0, 2.0):
-        _measure(duration_s, speedup)
+def main(phase_s: float) -> None:
+    with running_station() as station:
+        start = {"scenario": "dongmen-demo", "speedup": 1.0}
+        patrol = post(f"{station.base}/api/patrols", start)["id"]
+        time.sleep(3.0)
+        cpu0, wall0 = station.cpu_s(), time.monotonic()
+        received, mismatched = _mjpeg_client(station, patrol, phase_s)
+        _print("MJPEG client: capture -> received", received, phase_s, f"; strip != header in {mismatched}")
+        for kind in ("mjpeg", "webrtc"):
+            shown = asyncio.run(_browser(station, patrol, kind, phase_s))
+            _print(f"Chromium {'MJPEG <img>' if kind == 'mjpeg' else 'WebRTC <video>'}: capture -> shown", shown,
+                   phase_s, "")
+        cpu, wall = station.cpu_s() - cpu0, time.monotonic() - wall0
+        print(f"station process {cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); "
+              f"load average {os.getloadavg()[0]:.1f}")
+        post(f"{station.base}/api/patrols/{patrol}/command", {"command": "abort"})
 
 
-def _measure(duration_s: float, speedup: float) -> None:
-    with running_station() as port:
-        base = f"http://127.0.0.1:{port}"
-        patrol = httpx.post(f"{base}/api/patrols", json={"scenario": "dongmen-demo", "speedup": speedup}).json()["id"]
-        time.sleep(2.0)
-        delays, sizes = [], set()
-        with httpx.stream("GET", f"{base}/api/patrols/{patrol}/video.mjpeg", timeout=30) as stream:
-            end = time.monotonic() + duration_s
-            buffer = b""
-            for chunk in stream.iter_bytes():
-                buffer += chunk
-                while b"\r\n\r\n" in buffer:
-                    head, rest = buffer.split(b"\r\n\r\n", 1)
-                    fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
-                    length = int(fields["Content-Length"])
-                    if len(rest) < length + 2:
-                        break
-                    delays.append(time.time() - float(fields["X-Received-Unix"]))
-                    sizes.add(len(rest[:length]))
-                    buffer = rest[length + 2:]
-                if time.monotonic() > end:
+def _mjpeg_client(station: Station, patrol: int, duration_s: float) -> tuple[list[float], int]:
+    delays, mismatched = [], 0
+    with urllib.request.urlopen(f"{station.base}/api/patrols/{patrol}/video.mjpeg", timeout=30) as stream:
+        end = time.monotonic() + duration_s
+        buffer = b""
+        while chunk := stream.read1(65536):
+            buffer += chunk
+            while b"\r\n\r\n" in buffer:
+                head, rest = buffer.split(b"\r\n\r\n", 1)
+                fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
+                length = int(fields["Content-Length"])
+                if len(rest) < length + 2:
                     break
-        httpx.post(f"{base}/api/patrols/{patrol}/command", json={"command": "abort"})
+                captured = float(fields["X-Captured-Unix"])
+                delays.append(time.time() - captured)
+                pixels = simplejpeg.decode_jpeg(rest[:length], colorspace="RGB")
+                mismatched += read_code(pixels) != round(captured * 1000) % 2**CODE_BITS
+                buffer = rest[length + 2:]
+            if time.monotonic() > end:
+                break
+    return delays, mismatched
+
+
+async def _browser(station: Station, patrol: int, kind: str, duration_s: float) -> list[float]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        await page.goto(f"{station.base}/?patrol={patrol}")
+        await page.wait_for_function("() => state.patrol !== null")
+        if kind == "webrtc":
+            await page.check("input[name=video-kind][value=webrtc]")
+            await page.wait_for_function("() => document.getElementById('video-webrtc').videoWidth > 0", timeout=30_000)
+        else:
+            await page.wait_for_function("() => document.getElementById('video-mjpeg').naturalWidth > 0")
+        await page.evaluate(_SHOWN, [kind, CODE_X, CODE_Y, CODE_CELL_PX, CODE_BITS])
+        await asyncio.sleep(duration_s)
+        shown = await page.evaluate("() => window.shown")
+        await browser.close()
+    return [(((at - code + 2**31) % 2**32) - 2**31) / 1000 for at, code in shown[1:]]  # ms modulo 2**32
+
+
+def _print(name: str, delays: list[float], duration_s: float, extra: str) -> None:
     ms = np.asarray(delays) * 1000
-    print(f"MJPEG 640x480, patrol at {speedup:g}x: {len(ms) / duration_s:.1f} frames/s over {duration_s:.0f} s; station -> viewer "
-          f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms (stamping included)")
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    print(f"{name}: {len(ms) / duration_s:.1f} frames/s over {duration_s:.0f} s; p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+          f"p99 {p99:.1f} ms, max {ms.max():.1f} ms{extra}")
 
 
 if __name__ == "__main__":

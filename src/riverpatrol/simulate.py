@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,18 @@ from riverpatrol.autonomy.patrol import local_fix, patrol_avoidance, patrol_supe
 from riverpatrol.autonomy.supervisor import Phase
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.jsonfile import write_json
+from riverpatrol.pacing import PatrolClock, release
+from riverpatrol.pacing import block_s as paced_block_s
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.records import MissionEvent, Position, SondeSample
 from riverpatrol.scenario import Scenario
 from riverpatrol.twin.ticks import TickBlock
-from riverpatrol.twin.twin import TICK_S, Navigation, RiverTwin, SensedBatch
+from riverpatrol.twin.twin import GNSS_HZ, TICK_S, Navigation, RiverTwin, SensedBatch
 from riverpatrol.vehicle.direct import DirectAutopilot
 
 LOG_NAME = "patrol.sqlite"
 TRUTH_NAME = "truth.json"
 FAST_BLOCK_S = 30.0
-PACED_BLOCK_S = 0.5
 FAST_KEYFRAME_S = 5.0
 HOME_TOLERANCE_M = 5.0
 FIX_WAIT_S = 1.0  # sensors run this long before preflight, so there is a GNSS fix to check
@@ -89,18 +90,21 @@ def simulate(
     investigate: bool = True,
     progress: Callable[[float, float], None] | None = None,
     control: Callable[[DirectAutopilot], bool] | None = None,
+    gnss_hz: float = GNSS_HZ,
 ) -> SimulationResult:
     """Run the scenario's mission from home back to home; ``speedup=None`` runs as fast as it can.
 
     With ``investigate`` the supervisor may send the boat back to look at an anomaly the live
     analyser raises; without it the patrol runs the planned route only. ``control`` is called
     between blocks with the boat's autopilot, so an operator can command it (HOLD, RTL ...) from
-    another thread; it returns True to end the patrol there.
+    another thread; it returns True to end the patrol there. A paced run (``speedup`` given) puts each
+    record in the log when the wall clock reaches its patrol time and calls ``progress`` after each
+    (riverpatrol.pacing); the log's ``paced`` metadata says when patrol time 0 was on the wall clock.
+    ``gnss_hz`` is the twin's GNSS fix rate (at least 5 Hz, at most one fix a control tick).
     """
     log_path, truth_path = prepare_outputs(out_dir, overwrite)
     started = time.perf_counter()
-    fast = speedup is None
-    twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if fast else 1.0))
+    twin = RiverTwin(scenario, keyframe_s=keyframe_s or (FAST_KEYFRAME_S if speedup is None else 1.0), gnss_hz=gnss_hz)
     pilot = DirectAutopilot(twin.autopilot)
     supervisor = patrol_supervisor(scenario, pilot, investigate=investigate)
     river = supervisor.river
@@ -108,9 +112,19 @@ def simulate(
     avoidance = patrol_avoidance(scenario, pilot, supervisor)
     expected_s = supervisor.planned_s
     counts = {"position": 0, "sonde": 0, "ranging": 0, "sonar": 0, "frame": 0, "event": 0}
+    clock: PatrolClock | None = None  # a paced run's, from when its first block is ready
     with PatrolLogWriter(log_path, twin_log_metadata(twin), max_bytes=max_log_bytes) as log:
         log.event(0.0, "patrol_start", pattern=scenario.mission.pattern, waypoints=len(supervisor.route))
-        block_s = FAST_BLOCK_S if fast else PACED_BLOCK_S
+        block_s = FAST_BLOCK_S if speedup is None else paced_block_s(speedup)
+
+        def commit(sensed: SensedBatch, logged: list[MissionEvent], now: float) -> None:
+            with log.batch():
+                write_sensed(log, sensed, counts)
+                log.events([(e.t, e.kind, e.detail) for e in logged])
+            counts["event"] += len(logged)
+            if progress:
+                progress(now, expected_s)
+
         duration_s = FIX_WAIT_S
         blocks: list[TickBlock] = []  # navigated scan by scan while something is near ...
         navigation: list[Navigation] = []
@@ -132,17 +146,16 @@ def simulate(
             sensed = twin.payload(TickBlock.concat(blocks), Navigation.concat(navigation))
             fix, signals = _listen(live, sensed, river)
             events += supervisor.update(twin.time, fix, events, signals)
-            with log.batch():
-                write_sensed(log, sensed, counts)
-                log.events([(e.t, e.kind, e.detail) for e in events])
-            counts["event"] += len(events)
+            if speedup is None:
+                commit(sensed, events, twin.time)
+            else:
+                if clock is None:
+                    clock = PatrolClock(time.time(), speedup)
+                    log.set_meta("paced", asdict(clock))
+                release(clock, twin.time, sensed, events, commit)
             blocks, navigation, events = [], [], []
-            if progress:
-                progress(twin.time, expected_s)
             if supervisor.done or (control is not None and control(pilot)):
                 break
-            if not fast:
-                _pace(started, twin.time, speedup)
         complete = supervisor.completed
         log.event(twin.time, "patrol_end", mission_complete=complete)
     home_x, home_y = twin.autopilot.home
@@ -189,10 +202,3 @@ def write_sensed(log: PatrolLogWriter, batch: SensedBatch, counts: dict[str, int
     counts["ranging"] += len(batch.scan_t)
     counts["sonar"] += len(batch.ping_t)
     counts["frame"] += len(batch.frames)
-
-
-def _pace(started: float, scenario_s: float, speedup: float) -> None:
-    ahead = started + scenario_s / speedup - time.perf_counter()
-    if ahead > 0:
-        time.sleep(ahead)
-

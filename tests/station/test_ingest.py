@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from riverpatrol.patrollog import PatrolLog, PatrolLogError
+from riverpatrol.patrollog import PatrolLog, PatrolLogError, PatrolLogWriter
 from riverpatrol.station import models
 from riverpatrol.station.ingest import LogTail, import_log
 from riverpatrol.station.store import Store
@@ -77,3 +77,28 @@ def test_a_log_too_short_to_analyse_leaves_no_patrol(store: Store, patrol_log: P
         import_log(store, short, maps=())
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(models.Patrol)) == 0
+
+
+def test_a_growing_log_is_read_in_order_once_with_records_stamped_at_a_bound_read_late(
+        tmp_path: Path, short_scenario: dict) -> None:
+    from riverpatrol.scenario import parse_scenario
+    from riverpatrol.simulate import log_metadata
+
+    lon, lat = short_scenario["boat"]["home"]
+    with PatrolLogWriter(tmp_path / "patrol.sqlite", log_metadata(parse_scenario(short_scenario))) as writer:
+        tail = LogTail(PatrolLog(tmp_path / "patrol.sqlite"))
+        windows = []
+        for tick in range(1, 6):
+            t = tick * 0.1
+            with writer.batch():
+                writer.positions([t], [lon], [lat], [1.0], [90.0], [90.0])
+                writer.event(t, "tick")
+            if tick == 3:  # committed after the station read up to 0.2, stamped 0.2
+                writer.event(0.2, "mode", mode="HOLD")
+            windows.append(tail.read(t))  # the writer has committed everything up to t
+        writer.event(0.5, "patrol_end")
+        windows.append(tail.read(None))
+        tail.log.close()
+    assert [[round(p["t"], 6) for p in w.positions] for w in windows] == [[0.1], [0.2], [0.3], [0.4], [0.5], []]
+    assert [[e["kind"] for e in w.events] for w in windows] == [["tick"], ["tick"], ["mode", "tick"], ["tick"],
+                                                                ["tick"], ["patrol_end"]]

@@ -1,9 +1,10 @@
 """Patrols the station runs: a scenario's patrol in the twin, in a worker thread, ingested live.
 
-The worker runs ``riverpatrol.simulate.simulate`` at the chosen speedup; between blocks the log is
-read forward (the same ``LogTail`` as import), stored, and published to the live feed and the video
-feed. Operator commands (pause = HOLD, resume = AUTO, abort = RTL) go to the boat through the
-autopilot interface between blocks; an aborted patrol ends when the boat is home. When the patrol
+The worker runs ``riverpatrol.simulate.simulate`` at the chosen speedup, which commits each record
+to the log when the patrol clock reaches its time and says so; the log is then read forward at once
+(the same ``LogTail`` as import), stored, and published to the live feed and the video feed.
+Operator commands (pause = HOLD, resume = AUTO, abort = RTL) go to the boat through the autopilot
+interface after every control tick; an aborted patrol ends when the boat is home. When the patrol
 ends the analysis runs and its findings are stored and announced.
 """
 
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogError
 from riverpatrol.scenario import Scenario
-from riverpatrol.simulate import PACED_BLOCK_S, log_metadata, simulate
+from riverpatrol.pacing import PatrolClock
+from riverpatrol.simulate import log_metadata, simulate
 from riverpatrol.station import models
 from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
 from riverpatrol.station.live import Hub, live_message
@@ -27,7 +29,8 @@ from riverpatrol.station.video import VideoFeed
 from riverpatrol.vehicle.direct import DirectAutopilot
 from riverpatrol.vehicle.mission import Mode
 
-VIDEO_FPS = 15.0  # camera keyframes per wall-clock second asked of the twin (at most one per tick)
+VIDEO_FPS = 15.0  # camera frames per wall-clock second asked of the twin
+GNSS_HZ = 10.0  # fixes a second: the live map moves at the control rate
 LIVE_MAPS = ("conductivity", "nh3n", "do")
 _COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
 _log = logging.getLogger(__name__)
@@ -47,7 +50,6 @@ class _Run:
     status: str = "running"
     returned: bool = False  # an aborted boat has reached home
     commands: queue.Queue[str] = field(default_factory=queue.Queue)
-    frames: queue.Queue[tuple[float, float, bytes] | None] = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -113,41 +115,28 @@ class PatrolRunner:
     def _work(self, run: _Run) -> None:
         out = run.out
         tail: LogTail | None = None
-        player = threading.Thread(target=self._play, args=(run,), name=f"video-{run.patrol_id}", daemon=True)
-        player.start()
 
         def progress(now: float, _expected: float) -> None:
             nonlocal tail
-            committed = time.time()  # the boat side has just committed this block to its log
+            committed = time.time()  # the boat side has just committed everything up to ``now``
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(now), committed)
+            self._ingest(run, tail, tail.read(now), committed)
 
         try:
-            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=max(0.1, run.speedup / run.video_fps),
+            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=run.speedup / run.video_fps, gnss_hz=GNSS_HZ,
                      progress=progress, control=lambda pilot: self._control(run, pilot))
             if tail is None:
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail.read(None), time.time())
+            self._ingest(run, tail, tail.read(None), time.time())
             tail.log.close()
-            run.frames.put(None)
             if run.status == "stopped":  # the station is shutting down: no time for the analysis
                 self._set_status(run, "interrupted")
             else:
                 self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
         except Exception as exc:  # the patrol failed: keep what arrived, say why
-            run.frames.put(None)
             _log.exception("patrol %s failed", run.patrol_id)
             self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
-
-    def _play(self, run: _Run) -> None:
-        """Push queued frames to the video feed when they are due; ends on ``None``."""
-        while (item := run.frames.get()) is not None:
-            due, t, jpeg = item
-            wait = due - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            self.video.push(run.patrol_id, t, jpeg)
 
     def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
         while not run.commands.empty():
@@ -159,24 +148,17 @@ class PatrolRunner:
             return True
         return run.status == "returning" and run.returned
 
-    def _ingest(self, run: _Run, window: Window, committed_unix: float) -> None:
+    def _ingest(self, run: _Run, tail: LogTail, window: Window, committed_unix: float) -> None:
         with self.store.session() as session:
             write_window(session, run.patrol_id, window)
         if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
             run.returned = True
-        if window.video and window.until is not None:
-            # The twin hands over a block of frames at once: play them out at their own pace over
-            # the next block, as a camera would have sent them (one block of buffering).
-            block_wall = PACED_BLOCK_S / run.speedup
-            for frame in window.video:
-                due = committed_unix + block_wall - (window.until - frame["t"]) / run.speedup
-                run.frames.put((due, frame["t"], frame["jpeg"]))
-        else:
-            for frame in window.video:
-                self.video.push(run.patrol_id, frame["t"], frame["jpeg"])
+        clock = PatrolClock(**tail.log.meta["paced"])  # when each record's time came on the boat side
+        for frame in window.video:
+            self.video.push(run.patrol_id, frame["t"], frame["jpeg"], clock.due(frame["t"]))
         if not window.empty():
             message = live_message(run.patrol_id, window, status=run.status)
-            message["produced_unix"] = committed_unix
+            message["committed_unix"] = committed_unix
             self.hub.publish(run.patrol_id, message)
 
     def _finish(self, run: _Run, status: str, log_path: Path) -> None:

@@ -315,7 +315,7 @@ def create_app(store: Store) -> FastAPI:
                 seq = frame.seq
                 jpeg = await run_in_threadpool(lambda f=frame: f.jpeg)
                 yield (f"--{_MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
-                       f"X-Patrol-Time: {frame.t:.2f}\r\nX-Received-Unix: {frame.received_unix:.3f}\r\n\r\n").encode() \
+                       f"X-Patrol-Time: {frame.t:.2f}\r\nX-Captured-Unix: {frame.captured_unix:.3f}\r\n\r\n").encode() \
                     + jpeg + b"\r\n"
 
         return StreamingResponse(frames(), media_type=f"multipart/x-mixed-replace; boundary={_MJPEG_BOUNDARY}")

@@ -1,15 +1,15 @@
 """Live video from the boat's camera: the newest frame of each patrol, stamped, for MJPEG and WebRTC.
 
 Every frame shown gets an overlay with the patrol time and the wall clock (UTC, milliseconds) at
-which the station received it, so latency to the screen can be read off any viewer. Frames are
-stamped when a viewer first asks for them, so patrols nobody watches cost no re-encoding.
+which the camera took it, in digits and as a strip of black and white cells a page can read back
+(``CODE_*``), so the delay from camera to screen can be read off any viewer. Frames are stamped when
+a viewer first asks for them, so patrols nobody watches cost no re-encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +18,9 @@ import simplejpeg
 from PIL import Image, ImageDraw, ImageFont
 
 _BAR_PX = 24
+CODE_BITS = 32  # the capture clock in milliseconds modulo 2**32, most significant bit first ...
+CODE_CELL_PX = 8  # ... one 8x8 cell a bit (a JPEG block each, so they stay sharp), white for 1 ...
+CODE_X, CODE_Y = 384, 8  # ... left to right from here, in the bar
 _FONT = ImageFont.load_default(size=17)
 
 
@@ -25,7 +28,7 @@ _FONT = ImageFont.load_default(size=17)
 class StampedFrame:
     seq: int
     t: float
-    received_unix: float
+    captured_unix: float
     raw: bytes
     _stamped: bytes | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -35,7 +38,7 @@ class StampedFrame:
         """The frame with its overlay (made once, by whichever viewer asks first)."""
         with self._lock:
             if self._stamped is None:
-                self._stamped = stamp(self.raw, self.t, self.received_unix)
+                self._stamped = stamp(self.raw, self.t, self.captured_unix)
             return self._stamped
 
 
@@ -47,11 +50,11 @@ class VideoFeed:
         self._latest: dict[int, StampedFrame] = {}
         self._waiters: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 
-    def push(self, patrol_id: int, t: float, jpeg: bytes) -> None:
-        received = time.time()
+    def push(self, patrol_id: int, t: float, jpeg: bytes, captured_unix: float) -> None:
+        """A new frame, taken at patrol time ``t``, Unix time ``captured_unix``."""
         with self._lock:
             seq = self._latest[patrol_id].seq + 1 if patrol_id in self._latest else 1
-            self._latest[patrol_id] = StampedFrame(seq, t, received, jpeg)
+            self._latest[patrol_id] = StampedFrame(seq, t, captured_unix, jpeg)
             waiters = self._waiters.pop(patrol_id, [])
         for loop, ready in waiters:
             try:
@@ -78,12 +81,24 @@ class VideoFeed:
         return self.latest(patrol_id)
 
 
-def stamp(jpeg: bytes, t: float, received_unix: float) -> bytes:
-    """The frame with a bar at the top: patrol time and the UTC wall clock in milliseconds."""
+def stamp(jpeg: bytes, t: float, captured_unix: float) -> bytes:
+    """The frame with a bar at the top: patrol time and the capture clock (UTC, milliseconds)."""
     pixels = simplejpeg.decode_jpeg(jpeg, colorspace="RGB")
     image = Image.fromarray(np.ascontiguousarray(pixels))
     draw = ImageDraw.Draw(image)
-    clock = datetime.fromtimestamp(received_unix, UTC).strftime("%H:%M:%S.%f")[:-3]
+    clock = datetime.fromtimestamp(captured_unix, UTC).strftime("%H:%M:%S.%f")[:-3]
     draw.rectangle((0, 0, image.width, _BAR_PX), fill=(0, 0, 0))
     draw.text((6, 3), f"T+{t:8.1f} s   {clock} UTC", fill=(255, 255, 255), font=_FONT)
+    code = round(captured_unix * 1000) % 2**CODE_BITS
+    for bit in range(CODE_BITS):
+        if code >> (CODE_BITS - 1 - bit) & 1:
+            x = CODE_X + bit * CODE_CELL_PX
+            draw.rectangle((x, CODE_Y, x + CODE_CELL_PX - 1, CODE_Y + CODE_CELL_PX - 1), fill=(255, 255, 255))
     return simplejpeg.encode_jpeg(np.asarray(image), quality=80, colorspace="RGB")
+
+
+def read_code(pixels: np.ndarray) -> int:
+    """The capture clock (ms modulo 2**32) from a stamped frame's RGB pixels: the cells' centres."""
+    y = CODE_Y + CODE_CELL_PX // 2
+    xs = CODE_X + CODE_CELL_PX // 2 + CODE_CELL_PX * np.arange(CODE_BITS)
+    return int("".join("1" if v > 127 else "0" for v in pixels[y, xs].mean(axis=1)), 2)

@@ -29,7 +29,7 @@ from riverpatrol.twin.traffic import Traffic
 from riverpatrol.twin.truth import TruthRecorder
 
 TICK_S = 0.1
-GNSS_EVERY = 2  # 5 Hz
+GNSS_HZ = 5.0  # fixes a second unless asked for more (spec: at least 5 Hz)
 SONAR_EVERY = 2  # 5 pings/s
 CURRENT_EVERY = 10  # the current's direction is re-read once a second along the reach
 TRACK_EVERY = 10  # truth track at 1 Hz
@@ -81,7 +81,7 @@ class SensedBatch:
 class RiverTwin:
     """One scenario's world. ``advance`` moves it on; ``sense`` says what the boat saw meanwhile."""
 
-    def __init__(self, scenario: Scenario, *, keyframe_s: float = 1.0) -> None:
+    def __init__(self, scenario: Scenario, *, keyframe_s: float = 1.0, gnss_hz: float = GNSS_HZ) -> None:
         self.scenario = scenario
         self.river = river = scenario.river_frame()
         seeds = np.random.SeedSequence(scenario.seed).spawn(4)
@@ -96,6 +96,7 @@ class RiverTwin:
         self._u = scenario.river.velocity_mps
         sensors = scenario.sensors
         self.gnss = GnssModel(sensors.gnss_sigma_m, river.local, np.random.default_rng(seeds[0]))
+        self._gnss_every = max(1, round(1.0 / (gnss_hz * TICK_S)))  # a fix every this many ticks
         self.sonde = SondeModel(sensors.sonde, TICK_S, np.random.default_rng(seeds[1]))
         self.ranging = RangingSensor(sensors.obstacle_ranging, river, self.traffic)
         self._scan_every = max(1, round(1.0 / (sensors.obstacle_ranging.rate_hz * TICK_S)))
@@ -106,7 +107,8 @@ class RiverTwin:
             polygons=[np.asarray(o.geometry.exterior.coords) for o in self.traffic.static if o.circle is None],
             visible_outfalls=self._bank_points(submerged=False),
         )
-        self._keyframe_every = max(1, round(keyframe_s / TICK_S))
+        self._frame_ticks = keyframe_s / TICK_S  # camera period in ticks: frames need not fall on ticks
+        self._sensed_pose = (0, self.boat.x, self.boat.y, self.boat.psi)  # last tick a payload covered
         self.truth = TruthRecorder(scenario, river, self.traffic, TRACK_EVERY)
         self.tick = 0
         self._current = (0.0, 0.0)
@@ -168,7 +170,7 @@ class RiverTwin:
 
     def navigation(self, block: TickBlock) -> Navigation:
         """GNSS fixes and ranging scans during ``block``: what avoidance needs as it goes."""
-        g = block.ticks % GNSS_EVERY == 0
+        g = block.ticks % self._gnss_every == 0
         positions = self.gnss.fixes(block.x[g], block.y[g], block.vx[g], block.vy[g], block.psi[g])
         positions["t"] = block.t[g]
         r = block.ticks % self._scan_every == 0
@@ -182,13 +184,10 @@ class RiverTwin:
         sonde_ticks, sonde_values = self.sonde.sample(block.ticks, truth)
         p = block.ticks % SONAR_EVERY == 0
         port, starboard = self.sonar.pings(block.x[p], block.y[p], block.psi[p], s=block.s[p], n=block.n[p])
-        keyframes = np.flatnonzero(block.ticks % self._keyframe_every == 0)
-        frame_t = block.t[keyframes].tolist()
-        hulls = [v.footprints(block.t[keyframes]) for v in self.traffic.vessels]
-        frames = [
-            self.camera.render(t, float(block.x[k]), float(block.y[k]), float(block.psi[k]), [h[i] for h in hulls])
-            for i, (k, t) in enumerate(zip(keyframes, frame_t))
-        ]
+        frame_t, poses = self._keyframes(block)
+        hulls = [v.footprints(frame_t) for v in self.traffic.vessels]
+        frames = [self.camera.render(t, x, y, psi, [h[i] for h in hulls])
+                  for i, (t, (x, y, psi)) in enumerate(zip(frame_t, poses))]
         return SensedBatch(
             positions=navigation.positions,
             sonde_t=sonde_ticks * TICK_S,
@@ -207,4 +206,26 @@ class RiverTwin:
             frame_t=frame_t,
             frames=frames,
         )
+
+    def _keyframes(self, block: TickBlock) -> tuple[list[float], list[tuple[float, float, float]]]:
+        """Camera frame times in ``block`` (every ``keyframe_s``, on or between ticks) and the pose at
+        each, linear between the ticks around it: a camera runs on its own clock, faster than 10 Hz."""
+        first = int(block.ticks[0]) - 1  # the tick before the block, whose pose frames start from
+        last = int(block.ticks[-1])
+        before = self._sensed_pose if self._sensed_pose[0] == first else (first, block.x[0], block.y[0], block.psi[0])
+        self._sensed_pose = (last, float(block.x[-1]), float(block.y[-1]), float(block.psi[-1]))
+        at = np.arange(math.floor(first / self._frame_ticks + 1e-9) + 1,
+                       math.floor(last / self._frame_ticks + 1e-9) + 1) * self._frame_ticks
+        if not len(at):
+            return [], []
+        x, y, psi = (np.concatenate([[before[k]], column]) for k, column in ((1, block.x), (2, block.y), (3, block.psi)))
+        i = np.minimum(np.floor(at - first + 1e-9).astype(np.int64), len(x) - 1)
+        w = np.clip(at - first - i, 0.0, 1.0)
+        j = np.minimum(i + 1, len(x) - 1)
+        turn = (psi[j] - psi[i] + math.pi) % (2.0 * math.pi) - math.pi
+        poses = zip((x[i] + w * (x[j] - x[i])).tolist(), (y[i] + w * (y[j] - y[i])).tolist(),
+                    (psi[i] + w * turn).tolist())
+        on_tick = np.abs(at - np.round(at)) < 1e-6  # the same time as the tick's records, to the bit
+        times = np.where(on_tick, np.round(at).astype(np.int64) * TICK_S, np.round(at * TICK_S, 6))
+        return times.tolist(), list(poses)
 

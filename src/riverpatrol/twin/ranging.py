@@ -41,12 +41,12 @@ class RangingSensor:
         self._step = np.float32(np.deg2rad(self.increment_deg))
         left, right = river.banks
         order = np.argsort(np.concatenate([left.s, right.s]), kind="stable")
-        self._bank_xy = np.concatenate([left.xy, right.xy])[order].astype(np.float32)
+        self._bank_xy = np.ascontiguousarray(np.concatenate([left.xy, right.xy])[order].T, np.float32)  # 2 x N: x, y rows
         self._bank_s = np.concatenate([left.s, right.s])[order]
         far_xy = np.concatenate([left.xy[::FAR_STRIDE], right.xy[::FAR_STRIDE]])
         far_s = np.concatenate([left.s[::FAR_STRIDE], right.s[::FAR_STRIDE]])
         order = np.argsort(far_s, kind="stable")
-        self._far_xy, self._far_s = far_xy[order].astype(np.float32), far_s[order]
+        self._far_xy, self._far_s = np.ascontiguousarray(far_xy[order].T, np.float32), far_s[order]
         self._reach = self.range_m + float(river.widths.max()) / 2.0
         self._static = _StaticOutlines([_outline_points(o.geometry) for o in traffic.static], self.range_m)
         self._vessels = [_VesselOutline(v, self.range_m) for v in traffic.vessels]
@@ -61,7 +61,7 @@ class RangingSensor:
         ]
         near = self._static.near(x, y)
         if near is not None:
-            clouds.append((np.broadcast_to(near, (len(x), *near.shape)), SPACING_M))
+            clouds.append((np.broadcast_to(near[:, None, :], (2, len(x), near.shape[1])), SPACING_M))
         clouds += [(hull, SPACING_M) for hull in (v.points_near(t, x, y) for v in self._vessels) if hull is not None]
         best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
         self._bin(best, clouds, x, y, psi)
@@ -70,40 +70,46 @@ class RangingSensor:
 
     def _bin(self, best: NDArray[np.float32], clouds: list[tuple[NDArray[np.float32], float]],
              x: NDArray[np.float64], y: NDArray[np.float64], psi: NDArray[np.float64]) -> None:
-        """Lower each sector's distance to the nearest in-range point of the clouds (scans x points x 2).
+        """Lower each sector's distance to the nearest in-range point of the clouds (2 x scans x points:
+        x, then y).
 
         A point stands for its cloud's ``spacing`` metres of outline, so close up it spans several
         sectors: each point is spread over every sector its piece of outline covers, leaving no gaps.
         Hot path: float32, the clouds binned as one, integer sectors offset to stay positive.
         """
         inv_step = np.float32(1.0) / self._step
-        cloud = np.concatenate([c for c, _ in clouds], axis=1)
-        half = np.concatenate([np.full(c.shape[1], np.float32(spacing / 2.0 * inv_step)) for c, spacing in clouds])
-        dx = cloud[..., 0] - x.astype(np.float32)[:, None]
-        dy = cloud[..., 1] - y.astype(np.float32)[:, None]
-        dist = np.hypot(dx, dy)
-        keep = dist <= self.range_m
-        scan, point = np.nonzero(keep)
-        if scan.size == 0:
+        cloud = np.concatenate([c for c, _ in clouds], axis=2)
+        half = np.concatenate([np.full(c.shape[2], np.float32(spacing / 2.0 * inv_step)) for c, spacing in clouds])
+        dx = cloud[0] - x.astype(np.float32)[:, None]
+        dy = cloud[1] - y.astype(np.float32)[:, None]
+        dist = np.hypot(dx, dy).ravel()
+        keep = np.flatnonzero(dist <= self.range_m)
+        if keep.size == 0:
             return
+        scan, point = np.divmod(keep, cloud.shape[2])
         dist = dist[keep]
         # clockwise bearing in sectors, shifted by whole turns so truncation is floor
         bearing = (psi * float(inv_step) + 0.5 + 4 * self.sectors).astype(np.float32)[scan]
-        bearing -= np.arctan2(dy[keep], dx[keep]) * inv_step
+        bearing -= np.arctan2(dy.ravel()[keep], dx.ravel()[keep]) * inv_step
         spread = np.minimum(half[point] / dist, np.float32(self.sectors / 4))
         lo = (bearing - spread).astype(np.int32)
-        width = (bearing + spread).astype(np.int32) - lo + 1  # sectors lo .. hi, each at least one
-        first = np.cumsum(width) - width
-        offset = np.arange(int(first[-1] + width[-1]), dtype=np.int32) - np.repeat(first.astype(np.int32), width)
-        sector = (np.repeat(lo, width) + offset) % self.sectors
-        np.minimum.at(best, np.repeat(scan.astype(np.int32) * self.sectors, width) + sector, np.repeat(dist, width))
+        more = (bearing + spread).astype(np.int32) - lo  # sectors past lo the point spreads over
+        rows = scan.astype(np.int32) * self.sectors
+        np.minimum.at(best, rows + lo % self.sectors, dist)
+        wide = np.flatnonzero(more)  # close points: one index per extra sector, all at once
+        if wide.size:
+            more = more[wide]
+            first = np.cumsum(more) - more
+            k = np.arange(1, int(first[-1] + more[-1]) + 1, dtype=np.int32) - np.repeat(first.astype(np.int32), more)
+            sector = (np.repeat(lo[wide], more) + k) % self.sectors
+            np.minimum.at(best, np.repeat(rows[wide], more) + sector, np.repeat(dist[wide], more))
 
 
 class _StaticOutlines:
     """Outline points of the static obstacles, all in one array, and which of them a batch can see."""
 
     def __init__(self, outlines: list[NDArray[np.float64]], range_m: float) -> None:
-        self._outlines = [o.astype(np.float32) for o in outlines]
+        self._outlines = [np.ascontiguousarray(o.T, np.float32) for o in outlines]
         self._range = range_m
         self._lo = np.array([o.min(axis=0) for o in outlines]).reshape(-1, 2)
         self._hi = np.array([o.max(axis=0) for o in outlines]).reshape(-1, 2)
@@ -111,7 +117,7 @@ class _StaticOutlines:
         self._points: NDArray[np.float32] | None = None
 
     def near(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float32] | None:
-        """Points of every obstacle whose bounding box comes within range of the poses' box
+        """Points (2 x points: x, y) of every obstacle whose bounding box comes within range of the poses' box
         (a superset of what they can see; the last answer is kept, as a boat moves slowly)."""
         if not self._outlines:
             return None
@@ -121,7 +127,7 @@ class _StaticOutlines:
         if chosen != self._chosen:
             self._chosen = chosen
             picked = [o for o, c in zip(self._outlines, chosen) if c]
-            self._points = np.concatenate(picked) if picked else None
+            self._points = np.concatenate(picked, axis=1) if picked else None
         return self._points
 
 
@@ -137,7 +143,7 @@ class _VesselOutline:
 
     def points_near(self, t: NDArray[np.float64], x: NDArray[np.float64],
                     y: NDArray[np.float64]) -> NDArray[np.float32] | None:
-        """Hull points per pose (times x points x 2), or None when the hull is out of range of all.
+        """Hull points per pose (2 x times x points: x, y), or None when the hull is out of range of all.
 
         A vessel moves no faster than its speed: from where it was last seen, that rules most
         poses out without placing it again.
@@ -153,16 +159,17 @@ class _VesselOutline:
             return None
         b = np.roll(corners, -1, axis=1)
         edges = corners[:, :, None, :] + (b - corners)[:, :, None, :] * self._edge_frac[None, None, :, None]
-        return edges.reshape(len(corners), -1, 2).astype(np.float32)
+        return np.moveaxis(edges.reshape(len(corners), -1, 2), 2, 0).astype(np.float32)
 
 
 def _window(xy: NDArray[np.float32], along: NDArray[np.float64], lo: NDArray[np.float64],
             hi: NDArray[np.float64]) -> NDArray[np.float32]:
-    """Per pose, the points from the first at chainage >= lo, as many as the widest [lo, hi) holds.
+    """Per pose, the points (2 x poses x points: x, y) from the first at chainage >= lo, as many as
+    the widest [lo, hi) holds.
 
     Windows are equal slices of the sorted samples; a slice may run past hi (or end early at the
     last sample, repeated): extra points are real outline points, so they never give a false range.
     """
     first = np.searchsorted(along, lo)
     width = int(max(1, (np.searchsorted(along, hi) - first).max()))
-    return xy[np.minimum(np.minimum(first, len(along) - 1)[:, None] + np.arange(width), len(along) - 1)]
+    return np.take(xy, np.minimum(np.minimum(first, len(along) - 1)[:, None] + np.arange(width), len(along) - 1), axis=1)

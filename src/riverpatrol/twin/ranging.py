@@ -21,6 +21,7 @@ SPACING_M = 0.5  # outline sampling: below a 5° sector's width at 6 m
 FAR_STRIDE = 2  # banks more than NEAR_M away along the river are sampled every 1 m: 5° is 0.9 m at 10 m
 NEAR_M = 10.0
 MIN_CM = 20  # the sensor's blind zone
+_AHEAD = 50  # scans a vessel is placed ahead for, when a boat avoiding asks scan by scan
 
 
 def _outline_points(geom: Geometry) -> NDArray[np.float64]:
@@ -49,7 +50,7 @@ class RangingSensor:
         self._far_xy, self._far_s = np.ascontiguousarray(far_xy[order].T, np.float32), far_s[order]
         self._reach = self.range_m + float(river.widths.max()) / 2.0
         self._static = _StaticOutlines([_outline_points(o.geometry) for o in traffic.static], self.range_m)
-        self._vessels = [_VesselOutline(v, self.range_m) for v in traffic.vessels]
+        self._vessels = [_VesselOutline(v, self.range_m, 1.0 / config.rate_hz) for v in traffic.vessels]
 
     def scans(self, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
               psi: NDArray[np.float64], s: NDArray[np.float64]) -> NDArray[np.uint16]:
@@ -134,12 +135,14 @@ class _StaticOutlines:
 class _VesselOutline:
     """A vessel's hull as outline points, for the poses it can be in range of."""
 
-    def __init__(self, vessel: Vessel, range_m: float) -> None:
+    def __init__(self, vessel: Vessel, range_m: float, period_s: float) -> None:
         self._vessel = vessel
         self._reach = range_m + vessel.length
         longest = max(vessel.length, vessel.beam)
         self._edge_frac = np.linspace(0.0, 1.0, max(2, int(np.ceil(longest / SPACING_M))), endpoint=False)
         self._seen = (np.inf, 0.0, 0.0)  # a time and where the vessel's centre was then
+        self._period = period_s
+        self._ahead: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float32]] | None = None
 
     def points_near(self, t: NDArray[np.float64], x: NDArray[np.float64],
                     y: NDArray[np.float64]) -> NDArray[np.float32] | None:
@@ -152,14 +155,38 @@ class _VesselOutline:
         moved = self._vessel.speed * float(np.abs(t - t0).max())
         if float(np.hypot(x - cx, y - cy).min()) - moved > self._reach:
             return None
-        corners = self._vessel.footprints(t)
-        centre = corners.mean(axis=1)
+        centre, points = self._placed(t)
         self._seen = (float(t[-1]), float(centre[-1, 0]), float(centre[-1, 1]))
         if np.hypot(centre[:, 0] - x, centre[:, 1] - y).min() > self._reach:
             return None
+        return points
+
+    def _placed(self, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+        """Hull centres (times x 2) and outline points (2 x times x points) at times t.
+
+        A vessel runs its script whatever the boat does, so a scan on its own (a boat avoiding)
+        places the hull for the next _AHEAD scans as well, and the scans after it read from there.
+        """
+        if len(t) != 1:
+            return self._outline(t)
+        if self._ahead is not None:
+            times, centres, points = self._ahead
+            i = int(np.searchsorted(times, t[0]))
+            if i < len(times) and times[i] == t[0]:
+                return centres[i : i + 1], points[:, i : i + 1]
+        first = round(float(t[0]) / self._period)
+        times = np.arange(first, first + _AHEAD) * self._period
+        if times[0] != t[0]:  # not on the scan clock: placed for this time alone
+            return self._outline(t)
+        self._ahead = (times, *self._outline(times))
+        return self._ahead[1][:1], self._ahead[2][:, :1]
+
+    def _outline(self, t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+        """Centres and outline points (points along the four edges) of the hull at times t."""
+        corners = self._vessel.footprints(t)
         b = np.roll(corners, -1, axis=1)
         edges = corners[:, :, None, :] + (b - corners)[:, :, None, :] * self._edge_frac[None, None, :, None]
-        return np.moveaxis(edges.reshape(len(corners), -1, 2), 2, 0).astype(np.float32)
+        return corners.mean(axis=1), np.moveaxis(edges.reshape(len(corners), -1, 2), 2, 0).astype(np.float32)
 
 
 def _window(xy: NDArray[np.float32], along: NDArray[np.float64], lo: NDArray[np.float64],

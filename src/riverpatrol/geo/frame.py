@@ -172,8 +172,8 @@ class RiverFrame:
         ax, ay, dx, dy, _ = self._segments_py[k]
         t = min(max(raw, 0.0), 1.0)
         n = math.copysign(best, dx * (y - ay) - dy * (x - ax))
-        last = len(self.seg_len) - 1
-        return self._vertex_s_py[k] + t * self._seg_len_py[k], n, not ((k == 0 and raw < 0.0) or (k == last and raw > 1.0))
+        past_end = (k == 0 and raw < 0.0) or (k == len(self.seg_len) - 1 and raw > 1.0)
+        return self._vertex_s_py[k] + t * self._seg_len_py[k], n, not past_end
 
     def _nearest_segment(self, x: float, y: float, candidates: Iterable[int]) -> tuple[float, int, float]:
         """Distance to the nearest of ``candidates`` (ascending: ties go to the first), its index and

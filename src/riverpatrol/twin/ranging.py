@@ -42,7 +42,8 @@ class RangingSensor:
         self._step = np.float32(np.deg2rad(self.increment_deg))
         left, right = river.banks
         order = np.argsort(np.concatenate([left.s, right.s]), kind="stable")
-        self._bank_xy = np.ascontiguousarray(np.concatenate([left.xy, right.xy])[order].T, np.float32)  # 2 x N: x, y rows
+        bank_xy = np.concatenate([left.xy, right.xy])[order]
+        self._bank_xy = np.ascontiguousarray(bank_xy.T, np.float32)  # rows x and y, as every cloud here
         self._bank_s = np.concatenate([left.s, right.s])[order]
         far_xy = np.concatenate([left.xy[::FAR_STRIDE], right.xy[::FAR_STRIDE]])
         far_s = np.concatenate([left.s[::FAR_STRIDE], right.s[::FAR_STRIDE]])
@@ -107,7 +108,7 @@ class RangingSensor:
 
 
 class _StaticOutlines:
-    """Outline points of the static obstacles, all in one array, and which of them a batch can see."""
+    """Outline points of the static obstacles, and those of them a batch of poses can see."""
 
     def __init__(self, outlines: list[NDArray[np.float64]], range_m: float) -> None:
         self._outlines = [np.ascontiguousarray(o.T, np.float32) for o in outlines]
@@ -118,8 +119,8 @@ class _StaticOutlines:
         self._points: NDArray[np.float32] | None = None
 
     def near(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float32] | None:
-        """Points (2 x points: x, y) of every obstacle whose bounding box comes within range of the poses' box
-        (a superset of what they can see; the last answer is kept, as a boat moves slowly)."""
+        """Points (2 x points: x, y) of every obstacle whose bounding box comes within range of the
+        poses' box (a superset of what they can see; the last answer is kept, as a boat moves slowly)."""
         if not self._outlines:
             return None
         lo = np.array([x.min(), y.min()]) - self._range
@@ -199,4 +200,4 @@ def _window(xy: NDArray[np.float32], along: NDArray[np.float64], lo: NDArray[np.
     """
     first = np.searchsorted(along, lo)
     width = int(max(1, (np.searchsorted(along, hi) - first).max()))
-    return np.take(xy, np.minimum(np.minimum(first, len(along) - 1)[:, None] + np.arange(width), len(along) - 1), axis=1)
+    return np.take(xy, np.minimum(first[:, None] + np.arange(width), len(along) - 1), axis=1)

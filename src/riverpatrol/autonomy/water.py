@@ -36,8 +36,9 @@ class NearWater:
         hi = np.searchsorted(river.vertex_s, s0 + self._reach + river.seg_len[self._hint], side="left")
         self._segs = np.arange(max(lo, 0), min(hi, len(river.seg_len)))
 
-    def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """Distance from each point to the water's edge (banks and end sections), negative outside."""
+    def river_coords(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Chainage and signed offset (left of the centerline positive) of points near the focus,
+        and whether each lies past either end of the reach."""
         k = self._segs
         ax, ay, dx, dy = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1]
         qx, qy = x[:, None], y[:, None]
@@ -49,6 +50,14 @@ class NearWater:
         seg = k[j]
         river = self.river
         s = river.vertex_s[seg] + f[rows, j] * river.seg_len[seg]
-        clear = np.minimum(river.width_at(s) / 2.0 - gap[rows, j], np.minimum(s, river.length - s))
+        left = dx[j] * (y - ay[j]) - dy[j] * (x - ax[j]) >= 0.0
+        n = np.where(left, gap[rows, j], -gap[rows, j])
         past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(river.seg_len) - 1) & (raw[rows, j] > 1.0))
+        return s, n, past_end
+
+    def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Distance from each point to the water's edge (banks and end sections), negative outside."""
+        s, n, past_end = self.river_coords(x, y)
+        river = self.river
+        clear = np.minimum(river.width_at(s) / 2.0 - np.abs(n), np.minimum(s, river.length - s))
         return np.where(past_end, -np.abs(clear) - 1e-9, clear)

@@ -44,6 +44,8 @@ WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed fo
 NEAR_PASS_M = 1.0  # beyond the keep-out distance, passing nearer than this costs ...
 NEAR_PASS_COST = 3.0  # ... this much a metre
 TRACK_ALL_S = 3.0  # blocks up to this long have every scan tracked, not only the last
+RECHECK_S = 0.5  # with something near and the route clear, decide at least this often ...
+REACTION_S = 1.0  # ... and this long before anything could have closed to its keep-out distance
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def _contact_times(a: FloatArray, b: FloatArray, r2: FloatArray, keep_m: float) 
 def _closest(a: FloatArray, b: FloatArray, r2: FloatArray, start_s: float, end_s: float) -> FloatArray:
     """Least distance (c x k) between each candidate and each point from ``start_s`` to ``end_s``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip(-b / (2.0 * a), start_s, end_s)
+        t = np.minimum(np.maximum(-b / (2.0 * a), start_s), end_s)
     t = np.where(a > 1e-12, t, start_s)
     return np.sqrt(np.maximum((a * t + b) * t + r2[None, :], 0.0))
 
@@ -232,7 +234,7 @@ class VelocityChooser:
         ttc = _contact_times(a, b, r2, cfg.keep_m)
         near = _closest(a[:, :m], b[:, :m], r2[:m], 1.0, cfg.hard_s).min(axis=1)
         possible = ttc[:, m:].min(axis=1) if m < ttc.shape[1] else none
-        return ttc[:, :m].min(axis=1), possible, np.clip(cfg.keep_m + NEAR_PASS_M - near, 0.0, None)
+        return ttc[:, :m].min(axis=1), possible, np.maximum(cfg.keep_m + NEAR_PASS_M - near, 0.0)
 
     def _bank_costs(self, pos: FloatArray, candidates: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
         """Which candidates go ashore, and what each costs for eating into the bank margin.
@@ -251,7 +253,7 @@ class VelocityChooser:
         now = float(self.water.clearance(pos[:1], pos[1:])[0])
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
         worst = np.minimum(end, first)
-        intrusion = np.clip(cfg.radius_m + cfg.bank_margin_m - worst, 0.0, None)
+        intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)
         return worst < cfg.radius_m + BANK_HARD_M, 10.0 * intrusion
 
     def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
@@ -362,16 +364,21 @@ class Avoidance:
     def next_block_s(self, longest_s: float) -> float:
         """How long the twin may run before the next decision.
 
-        While avoiding, or with an object within the watch distance, every scan counts. Otherwise
-        the nearest object (or anything beyond the sensor's range) must first close the gap to the
-        watch distance, at no more than the boat's and the fastest vessel's speeds together, and
-        until it has, each scan would decide "no action".
+        While avoiding, every scan counts. Otherwise the nearest object (or anything beyond the
+        sensor's range) must first close the gap to the watch distance, at no more than the boat's
+        and the fastest vessel's speeds together, and until it has, each scan would decide "no
+        action". Within the watch distance, with the route found clear for a whole horizon, the
+        next decision comes within ``RECHECK_S``, and at least ``REACTION_S`` before the nearest
+        object could have closed to its keep-out distance; the scans between are still tracked.
         """
         cfg = self.config
-        if self._avoiding or self._nearest <= cfg.watch_m:
+        if self._avoiding:
             return self._scan_period
         closing = cfg.cruise_mps + self._current + cfg.max_vessel_mps
-        free = (min(self._nearest, self._max_range) - cfg.watch_m) / closing
+        if self._nearest <= cfg.watch_m:
+            free = min(RECHECK_S, (self._nearest - cfg.keep_m) / closing - REACTION_S)
+        else:
+            free = (min(self._nearest, self._max_range) - cfg.watch_m) / closing
         return float(min(longest_s, max(self._scan_period, math.floor(free / self._scan_period) * self._scan_period)))
 
     def on_scan(self, t: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,

@@ -28,7 +28,7 @@ FloatArray = NDArray[np.float64]
 
 LOOKAHEAD_S = 15.0  # runs that will overlap within this are an encounter
 PASSED_M = 4.0  # an encounter ends once the vessel is this far behind the boat (or ahead, receding)
-AIM_AHEAD_M = 10.0  # the aim point lies this far ahead of the boat along the river
+AIM_AHEAD_M = 6.0  # the aim point lies this far ahead of the boat along the river
 BANK_KEEP_M = 1.2  # the aim keeps the boat's centre this far plus its radius from the bank
 
 
@@ -56,7 +56,7 @@ class Encounters:
         s0, n0 = float(here_s[0]), float(here_n[0])
         half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m - BANK_KEEP_M
         aim_n: float | None = None
-        for track, s, n, along in sorted(self._runs(moving, s0, direction), key=lambda r: abs(r[1].mean() - s0)):
+        for track, s, n, along in sorted(self._runs(moving), key=lambda r: abs(r[1].mean() - s0)):
             lo, hi = float(n.min()) - self.clearance_m, float(n.max()) + self.clearance_m
             closing = cruise_mps - direction * along  # how fast the boat gains on it along the river
             gap_near = float(np.min(direction * (s - s0)))
@@ -69,21 +69,22 @@ class Encounters:
                 continue  # not in the way
             side = self.sides.get(track.id) or self._side(lo, hi, n0, half, direction, along)
             self.sides[track.id] = side
-            aim_n = float(np.clip(hi if side > 0 else lo, -half, half))
+            aim_n = min(max(hi if side > 0 else lo, -half), half)
         if aim_n is None:
             return None
         x, y = self.water.river.from_river(s0 + direction * AIM_AHEAD_M, aim_n)
         return np.array([x[0], y[0]])
 
-    def _runs(self, moving: list[Track], s0: float,
-              direction: float) -> list[tuple[Track, FloatArray, FloatArray, float]]:
+    def _runs(self, moving: list[Track]) -> list[tuple[Track, FloatArray, FloatArray, float]]:
         """Each vessel's points in river coordinates and its speed along the river."""
-        runs = []
-        for track in moving:
-            s, n, _ = self.water.river_coords(track.points[:, 0], track.points[:, 1])
-            unit = self.water.river.downstream_unit(np.array([float(s.mean())]))[0]
-            runs.append((track, s, n, float(unit @ np.array(track.velocity))))
-        return runs
+        points = np.vstack([k.points for k in moving])
+        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1])
+        cuts = np.cumsum([len(k.points) for k in moving])[:-1]
+        s_parts, n_parts = np.split(s, cuts), np.split(n, cuts)
+        units = self.water.river.downstream_unit(np.array([part.mean() for part in s_parts]))
+        velocity = np.array([k.velocity for k in moving])
+        along = np.einsum("kj,kj->k", units, velocity)
+        return list(zip(moving, s_parts, n_parts, along.tolist()))
 
     def _side(self, lo: float, hi: float, n0: float, half: float, direction: float, along: float) -> float:
         """+1 to pass on the vessel's left (higher n), -1 on its right."""

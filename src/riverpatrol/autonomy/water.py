@@ -26,6 +26,7 @@ class NearWater:
         self._a, self._d = a, np.diff(river.xy, axis=0)
         self._len2 = np.maximum(river.seg_len**2, 1e-12)
         self._segs = np.arange(1)
+        self._near = (self._a[:1, 0], self._a[:1, 1], self._d[:1, 0], self._d[:1, 1], self._len2[:1])
 
     def focus(self, x: float, y: float) -> None:
         """Pick the segments that can be nearest to any point within reach of (x, y)."""
@@ -34,20 +35,21 @@ class NearWater:
         s0 = river.vertex_s[self._hint]
         lo = np.searchsorted(river.vertex_s, s0 - self._reach, side="right") - 1
         hi = np.searchsorted(river.vertex_s, s0 + self._reach + river.seg_len[self._hint], side="left")
-        self._segs = np.arange(max(lo, 0), min(hi, len(river.seg_len)))
+        k = np.arange(max(lo, 0), min(hi, len(river.seg_len)))
+        self._segs = k
+        self._near = (self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1], self._len2[k])
 
     def river_coords(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
         """Chainage and signed offset (left of the centerline positive) of points near the focus,
         and whether each lies past either end of the reach."""
-        k = self._segs
-        ax, ay, dx, dy = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1]
+        ax, ay, dx, dy, len2 = self._near
         qx, qy = x[:, None], y[:, None]
-        raw = ((qx - ax) * dx + (qy - ay) * dy) / self._len2[k]
-        f = np.clip(raw, 0.0, 1.0)
+        raw = ((qx - ax) * dx + (qy - ay) * dy) / len2
+        f = np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip costs more on small arrays
         gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
         j = np.argmin(gap, axis=1)
         rows = np.arange(len(j))
-        seg = k[j]
+        seg = self._segs[j]
         river = self.river
         s = river.vertex_s[seg] + f[rows, j] * river.seg_len[seg]
         left = dx[j] * (y - ay[j]) - dy[j] * (x - ax[j]) >= 0.0

@@ -26,7 +26,7 @@ def river(make_scenario: Callable[..., dict[str, Any]]) -> RiverFrame:
 def _encounters(river: RiverFrame, at: tuple[float, float]) -> Encounters:
     water = NearWater(river, 30.0)
     water.focus(*at)
-    return Encounters(water, radius_m=1.0, clearance_m=CLEARANCE_M)
+    return Encounters(water, radius_m=1.0, keep_m=2.2, clearance_m=CLEARANCE_M)
 
 
 def _vessel(x: float, y: float, vx: float, ident: int = 1) -> Track:

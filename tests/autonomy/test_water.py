@@ -22,6 +22,7 @@ def test_near_water_matches_the_river_frame(make_scenario: Callable[..., dict[st
         px, py = x[0] + rng.uniform(-30.0, 30.0, 300), y[0] + rng.uniform(-30.0, 30.0, 300)
         near = np.hypot(px - x[0], py - y[0]) <= 30.0
         assert np.allclose(water.clearance(px, py)[near], river.bank_clearance(px, py)[near])
+        assert np.allclose(water.clearance(px[near], py[near], 30.0), river.bank_clearance(px[near], py[near]))
 
 
 def test_near_water_river_coordinates_match_the_river_frame(make_scenario: Callable[..., dict[str, Any]]) -> None:

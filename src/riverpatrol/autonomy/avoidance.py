@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from riverpatrol.autonomy.encounter import Encounters
 from riverpatrol.autonomy.ownship import OwnShip
 from riverpatrol.autonomy.tracker import ObstacleTracker, Track
-from riverpatrol.autonomy.water import NearWater
+from riverpatrol.autonomy.water import BANK_HARD_M, NearWater
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.records import MissionEvent
 from riverpatrol.vehicle.autopilot import Autopilot
@@ -39,7 +39,6 @@ _HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
 _SPEED_SHARES = np.array([0.35, 0.7, 1.0])
 BANK_CHECK_S = 3.0  # candidates must keep clear of the bank this far ahead
 _NO_CONTACT = 1e9
-BANK_HARD_M = 0.8  # water the boat's circle always keeps from the bank
 WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed for
 NEAR_PASS_M = 1.0  # beyond the keep-out distance, passing nearer than this costs ...
 NEAR_PASS_COST = 3.0  # ... this much a metre
@@ -106,7 +105,7 @@ def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increm
         return points
     d = np.hypot(points[:, 0] - x, points[:, 1] - y)
     slack = tolerance_m + d * math.sin(math.radians(increment_deg))
-    return points[water.clearance(points[:, 0], points[:, 1]) > slack]
+    return points[water.clearance(points[:, 0], points[:, 1], float(d.max())) > slack]
 
 
 def _pair_terms(pos: FloatArray, velocities: FloatArray, points: FloatArray,
@@ -249,8 +248,9 @@ class VelocityChooser:
         """
         cfg = self.config
         ahead = pos + candidates * BANK_CHECK_S
-        end = self.water.clearance(ahead[:, 0], ahead[:, 1])
-        now = float(self.water.clearance(pos[:1], pos[1:])[0])
+        reach = float(np.abs(candidates).max()) * BANK_CHECK_S * math.sqrt(2.0) + 0.1
+        end = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
+        now = float(self.water.clearance(pos[:1], pos[1:], 0.1)[0])
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
         worst = np.minimum(end, first)
         intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)
@@ -318,7 +318,7 @@ class Avoidance:
         self.tracker = ObstacleTracker()
         self.water = NearWater(river, max_range_m)
         self.chooser = VelocityChooser(self.water, config)
-        self.encounters = Encounters(self.water, config.radius_m, config.keep_m + NEAR_PASS_M)
+        self.encounters = Encounters(self.water, config.radius_m, config.keep_m, config.keep_m + NEAR_PASS_M)
         self.keeper = keeper
         self.path = _RoutePath(np.vstack([keeper.home, keeper.mission, keeper.home]))
         self._max_range = max_range_m
@@ -435,7 +435,8 @@ class Avoidance:
     def _encounter_aim(self, pos: FloatArray, target: int, tracks: list[Track]) -> FloatArray | None:
         """Where to head past vessels in the boat's lane, with the route's direction along the river."""
         tx, ty = self.path.points[target]
-        s, n, _ = self.water.river_coords(np.array([pos[0], tx]), np.array([pos[1], ty]))
+        s, n, _ = self.water.river_coords(np.array([pos[0], tx]), np.array([pos[1], ty]),
+                                          math.hypot(tx - pos[0], ty - pos[1]) + 0.1)
         along = float(s[1] - s[0])
         direction = 0.0 if abs(along) < 1.0 else math.copysign(1.0, along)
         return self.encounters.aim(pos, direction, self.config.cruise_mps, float(n[1]), tracks)

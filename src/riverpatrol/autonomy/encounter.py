@@ -22,14 +22,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from riverpatrol.autonomy.tracker import Track
-from riverpatrol.autonomy.water import NearWater
+from riverpatrol.autonomy.water import BANK_HARD_M, NearWater
 
 FloatArray = NDArray[np.float64]
 
 LOOKAHEAD_S = 15.0  # runs that will overlap within this are an encounter
 PASSED_M = 4.0  # an encounter ends once the vessel is this far behind the boat (or ahead, receding)
 AIM_AHEAD_M = 6.0  # the aim point lies this far ahead of the boat along the river
-BANK_KEEP_M = 1.2  # the aim keeps the boat's centre this far plus its radius from the bank
+BANK_KEEP_M = 1.2  # the aim keeps the boat's circle this far from the bank (BANK_HARD_M if it must)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A moving vessel seen in river coordinates: its points' extent across, where along, speed."""
+
+    id: int
+    n_lo: float
+    n_hi: float
+    s: FloatArray
+    along_mps: float
 
 
 @dataclass
@@ -38,7 +49,8 @@ class Encounters:
 
     water: NearWater
     radius_m: float
-    clearance_m: float  # from a vessel's side to the boat's centre
+    keep_m: float  # from a vessel's side to the boat's centre, at the least
+    clearance_m: float  # ... and as the boat would have it
     sides: dict[int, float] = field(default_factory=dict)  # track id -> +1 left, -1 right of it
 
     def aim(self, pos: FloatArray, direction: float, cruise_mps: float, lane_n: float,
@@ -49,54 +61,68 @@ class Encounters:
         boat follows.
         """
         moving = [k for k in tracks if k.velocity != (0.0, 0.0)]
-        self.sides = {k: v for k, v in self.sides.items() if any(t.id == k for t in moving)}
         if not moving or direction == 0.0:
+            self.sides = {}
             return None
-        here_s, here_n, _ = self.water.river_coords(pos[:1], pos[1:])
+        here_s, here_n, _ = self.water.river_coords(pos[:1], pos[1:], 0.1)
         s0, n0 = float(here_s[0]), float(here_n[0])
-        half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m - BANK_KEEP_M
-        aim_n: float | None = None
-        for track, s, n, along in sorted(self._runs(moving), key=lambda r: abs(r[1].mean() - s0)):
-            lo, hi = float(n.min()) - self.clearance_m, float(n.max()) + self.clearance_m
-            closing = cruise_mps - direction * along  # how fast the boat gains on it along the river
-            gap_near = float(np.min(direction * (s - s0)))
-            gap_far = float(np.max(direction * (s - s0)))
-            if not _overlapping(gap_near, gap_far, closing):
-                self.sides.pop(track.id, None)
-                continue
-            wanted = lane_n if aim_n is None else aim_n
-            if track.id not in self.sides and not (lo < wanted < hi or lo < n0 < hi):
-                continue  # not in the way
-            side = self.sides.get(track.id) or self._side(lo, hi, n0, half, direction, along)
-            self.sides[track.id] = side
-            aim_n = min(max(hi if side > 0 else lo, -half), half)
-        if aim_n is None:
+        half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m
+        active = [r for r in self._runs(pos, moving)
+                  if _overlapping(float(np.min(direction * (r.s - s0))), float(np.max(direction * (r.s - s0))),
+                                  cruise_mps - direction * r.along_mps)]
+        active.sort(key=lambda r: float(np.min(np.abs(r.s - s0))))
+        self.sides = {r.id: self.sides[r.id] for r in active if r.id in self.sides}
+        aim_n = lane_n
+        for _ in range(len(active)):  # each pass may put the aim into another vessel's lane
+            blocking = [r for r in active if r.id not in self.sides and (
+                r.n_lo - self.clearance_m < aim_n < r.n_hi + self.clearance_m
+                or r.n_lo - self.clearance_m < n0 < r.n_hi + self.clearance_m)]
+            if not blocking:
+                break
+            first = blocking[0]
+            self.sides[first.id] = self._side(first, active, n0, half, direction)
+            aim_n = self._offset(active, lane_n, half)
+        if not self.sides:
             return None
+        aim_n = self._offset(active, lane_n, half)
         x, y = self.water.river.from_river(s0 + direction * AIM_AHEAD_M, aim_n)
         return np.array([x[0], y[0]])
 
-    def _runs(self, moving: list[Track]) -> list[tuple[Track, FloatArray, FloatArray, float]]:
+    def _runs(self, pos: FloatArray, moving: list[Track]) -> list[_Run]:
         """Each vessel's points in river coordinates and its speed along the river."""
         points = np.vstack([k.points for k in moving])
-        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1])
+        reach = float(np.hypot(*(points - pos).T).max()) + 0.1
+        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1], reach)
         cuts = np.cumsum([len(k.points) for k in moving])[:-1]
         s_parts, n_parts = np.split(s, cuts), np.split(n, cuts)
         units = self.water.river.downstream_unit(np.array([part.mean() for part in s_parts]))
-        velocity = np.array([k.velocity for k in moving])
-        along = np.einsum("kj,kj->k", units, velocity)
-        return list(zip(moving, s_parts, n_parts, along.tolist()))
+        along = np.einsum("kj,kj->k", units, np.array([k.velocity for k in moving]))
+        return [_Run(k.id, float(pn.min()), float(pn.max()), ps, float(a))
+                for k, ps, pn, a in zip(moving, s_parts, n_parts, along)]
 
-    def _side(self, lo: float, hi: float, n0: float, half: float, direction: float, along: float) -> float:
-        """+1 to pass on the vessel's left (higher n), -1 on its right."""
-        room_left, room_right = half - hi, lo + half
-        if direction * along < 0.0:  # head-on: starboard is the right bank going downstream
-            starboard = -direction
-            room = room_left if starboard > 0 else room_right
-            if room >= 0.0:
-                return starboard
-        if min(room_left, room_right) >= 0.0:  # both will do: stay on the side the boat is on
-            return 1.0 if n0 >= (lo + hi) / 2.0 else -1.0
-        return 1.0 if room_left >= room_right else -1.0
+    def _side(self, run: _Run, active: list[_Run], n0: float, half: float, direction: float) -> float:
+        """+1 to pass on the vessel's left (higher n), -1 on its right: where there is room at all."""
+        limit = half - BANK_KEEP_M
+        room = {1.0: limit - (run.n_hi + self.keep_m), -1.0: (run.n_lo - self.keep_m) + limit}
+        if direction * run.along_mps < 0.0 and room[-direction] >= 0.0:
+            return -direction  # head-on: starboard (the right bank going downstream)
+        if min(room.values()) >= 0.0:  # either will do: stay on the side the boat is on
+            return 1.0 if n0 >= (run.n_lo + run.n_hi) / 2.0 else -1.0
+        return max(room, key=lambda side: room[side])
+
+    def _offset(self, active: list[_Run], lane_n: float, half: float) -> float:
+        """The offset nearest the lane that keeps every chosen side: with the boat's own margin
+        from the vessels if it fits, else in the middle of what the keep-out distance leaves."""
+        chosen = [r for r in active if r.id in self.sides]
+        bank = half - BANK_KEEP_M
+        for margin in (self.clearance_m, self.keep_m):
+            low = max([-bank] + [r.n_hi + margin for r in chosen if self.sides[r.id] > 0])
+            high = min([bank] + [r.n_lo - margin for r in chosen if self.sides[r.id] < 0])
+            if low <= high:
+                return min(max(lane_n, low), high) if margin == self.clearance_m else (low + high) / 2.0
+        first = chosen[0]  # no way past them all: clear the nearest
+        edge = first.n_hi + self.clearance_m if self.sides[first.id] > 0 else first.n_lo - self.clearance_m
+        return min(max(edge, -(half - BANK_HARD_M)), half - BANK_HARD_M)
 
 
 def _overlapping(gap_near: float, gap_far: float, closing: float) -> bool:

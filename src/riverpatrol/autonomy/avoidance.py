@@ -38,6 +38,7 @@ FloatArray = NDArray[np.float64]
 _HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
 _SPEED_SHARES = np.array([0.35, 0.7, 1.0])
 BANK_CHECK_S = 3.0  # candidates must keep clear of the bank this far ahead
+TURN_RATE = math.radians(30.0)  # how fast the boat swings round to a new course
 _NO_CONTACT = 1e9
 WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed for
 NEAR_PASS_M = 1.0  # beyond the keep-out distance, passing nearer than this costs ...
@@ -189,7 +190,7 @@ class VelocityChooser:
         """
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
-        verdict = self._verdict(pos, candidates, obstacles, head_on)
+        verdict = self._verdict(pos, candidates, obstacles, head_on, current)
         ttc, what_if = verdict.ttc, verdict.what_if
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
         cost += cfg.steadiness * np.hypot(*(candidates - current).T) / cfg.cruise_mps
@@ -206,12 +207,12 @@ class VelocityChooser:
     def is_clear(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track]) -> bool:
         """Whether the preferred velocity is clear for one horizon: the whole decision while the
         mission runs undisturbed, at the cost of one candidate instead of all of them."""
-        return self._verdict(pos, preferred[None, :], obstacles, head_on).clear(0, self.config, 1.0)
+        return self._verdict(pos, preferred[None, :], obstacles, head_on, preferred).clear(0, self.config, 1.0)
 
     def _verdict(self, pos: FloatArray, candidates: FloatArray, obstacles: Obstacles,
-                 head_on: list[Track]) -> _Verdict:
+                 head_on: list[Track], current: FloatArray) -> _Verdict:
         ttc, what_if, crowding = self._contacts(pos, candidates, obstacles)
-        ashore, intrusion = self._bank_costs(pos, candidates)
+        ashore, intrusion = self._bank_costs(pos, candidates, current)
         return _Verdict(ttc, what_if, NEAR_PASS_COST * crowding, ashore, intrusion,
                         self._starboard_passes(pos, candidates, head_on))
 
@@ -235,7 +236,8 @@ class VelocityChooser:
         possible = ttc[:, m:].min(axis=1) if m < ttc.shape[1] else none
         return ttc[:, :m].min(axis=1), possible, np.maximum(cfg.keep_m + NEAR_PASS_M - near, 0.0)
 
-    def _bank_costs(self, pos: FloatArray, candidates: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
+    def _bank_costs(self, pos: FloatArray, candidates: FloatArray,
+                    current: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
         """Which candidates go ashore, and what each costs for eating into the bank margin.
 
         Over the next ``BANK_CHECK_S`` the boat's circle must keep ``BANK_HARD_M`` of water (else
@@ -244,15 +246,19 @@ class VelocityChooser:
         noise). Across a reach the water's edge is a concave function of position (the nearer of two
         banks), so along a straight run the least clearance is at one of its ends, and from the
         first second on it is at least the straight interpolation between now and the run's end:
-        one map query per candidate instead of one per second.
+        one map query per candidate instead of one per second. A boat does not turn on the spot:
+        while it swings round to a candidate's course (at ``TURN_RATE``) it carries on along the
+        ``current`` velocity for about half the turn, and that point must keep clear too.
         """
         cfg = self.config
-        ahead = pos + candidates * BANK_CHECK_S
-        reach = float(np.abs(candidates).max()) * BANK_CHECK_S * math.sqrt(2.0) + 0.1
-        end = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
+        turn_s = np.minimum(_angle_between(candidates, current) / TURN_RATE, BANK_CHECK_S)
+        ahead = np.vstack([pos + candidates * BANK_CHECK_S, pos + current * (0.5 * turn_s)[:, None]])
+        reach = float(np.abs(ahead - pos).max()) * math.sqrt(2.0) + 0.1
+        clearance = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
+        end, turning = clearance[:len(candidates)], clearance[len(candidates):]
         now = float(self.water.clearance(pos[:1], pos[1:], 0.1)[0])
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
-        worst = np.minimum(end, first)
+        worst = np.minimum(np.minimum(end, first), turning)
         intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)
         return worst < cfg.radius_m + BANK_HARD_M, 10.0 * intrusion
 
@@ -477,6 +483,13 @@ def _obstacles(tracks: list[Track], nearest: float) -> Obstacles:
             velocity += [np.zeros_like(track.points), np.broadcast_to(-u, track.points.shape)]
     predicted = sum(len(k.points) for k in tracks)
     return Obstacles(np.vstack(points), np.vstack(velocity), tracks, nearest, predicted)
+
+
+def _angle_between(velocities: FloatArray, current: FloatArray) -> FloatArray:
+    """Angle (rad) between each velocity and ``current``; none when either is still."""
+    dot = velocities @ current
+    cross = velocities[:, 0] * current[1] - velocities[:, 1] * current[0]
+    return np.abs(np.arctan2(cross, dot))
 
 
 def _towards(pos: FloatArray, aim: FloatArray, speed: float) -> FloatArray:

@@ -29,6 +29,9 @@ FloatArray = NDArray[np.float64]
 LOOKAHEAD_S = 15.0  # runs that will overlap within this are an encounter
 PASSED_M = 4.0  # an encounter ends once the vessel is this far behind the boat (or ahead, receding)
 AIM_AHEAD_M = 6.0  # the aim point lies this far ahead of the boat along the river
+MIN_BEAM_M = 3.5  # a hull seen end-on shows less than its beam: a lane is at least this wide
+SAME_LANE_M = 2.0  # a new track this near a lost one's lane, going the same way, is the same vessel
+REMEMBER_S = 3.0  # ... if the lost one was seen this recently
 BANK_KEEP_M = 1.2  # the aim keeps the boat's circle this far from the bank (BANK_HARD_M if it must)
 
 
@@ -52,6 +55,9 @@ class Encounters:
     keep_m: float  # from a vessel's side to the boat's centre, at the least
     clearance_m: float  # ... and as the boat would have it
     sides: dict[int, float] = field(default_factory=dict)  # track id -> +1 left, -1 right of it
+    _lost: list[tuple[float, float, float, float]] = field(default_factory=list)  # (t, lane n, along, side)
+    _lanes: dict[int, tuple[float, float]] = field(default_factory=dict)  # track id -> (lane n, along)
+    _now: float = 0.0
 
     def aim(self, pos: FloatArray, direction: float, cruise_mps: float, lane_n: float,
             tracks: list[Track]) -> FloatArray | None:
@@ -61,16 +67,20 @@ class Encounters:
         boat follows.
         """
         moving = [k for k in tracks if k.velocity != (0.0, 0.0)]
+        now = self._now = max((k.t for k in tracks), default=self._now)  # no tracks: time as last seen
         if not moving or direction == 0.0:
+            self._remember_lost(now, [])
             self.sides = {}
             return None
         here_s, here_n, _ = self.water.river_coords(pos[:1], pos[1:], 0.1)
         s0, n0 = float(here_s[0]), float(here_n[0])
         half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m
-        active = [r for r in self._runs(pos, moving)
+        runs = self._runs(pos, moving)
+        active = [r for r in runs
                   if _overlapping(float(np.min(direction * (r.s - s0))), float(np.max(direction * (r.s - s0))),
                                   cruise_mps - direction * r.along_mps)]
         active.sort(key=lambda r: float(np.min(np.abs(r.s - s0))))
+        self._remember_lost(now, runs)
         self.sides = {r.id: self.sides[r.id] for r in active if r.id in self.sides}
         aim_n = lane_n
         for _ in range(len(active)):  # each pass may put the aim into another vessel's lane
@@ -80,8 +90,9 @@ class Encounters:
             if not blocking:
                 break
             first = blocking[0]
-            self.sides[first.id] = self._side(first, active, n0, half, direction)
+            self.sides[first.id] = self._recalled(now, first) or self._side(first, n0, half, direction)
             aim_n = self._offset(active, lane_n, half)
+        self._lanes = {r.id: ((r.n_lo + r.n_hi) / 2.0, r.along_mps) for r in active if r.id in self.sides}
         if not self.sides:
             return None
         aim_n = self._offset(active, lane_n, half)
@@ -97,10 +108,24 @@ class Encounters:
         s_parts, n_parts = np.split(s, cuts), np.split(n, cuts)
         units = self.water.river.downstream_unit(np.array([part.mean() for part in s_parts]))
         along = np.einsum("kj,kj->k", units, np.array([k.velocity for k in moving]))
-        return [_Run(k.id, float(pn.min()), float(pn.max()), ps, float(a))
+        return [_Run(k.id, min(float(pn.min()), float(pn.mean()) - MIN_BEAM_M / 2.0),
+                     max(float(pn.max()), float(pn.mean()) + MIN_BEAM_M / 2.0), ps, float(a))
                 for k, ps, pn, a in zip(moving, s_parts, n_parts, along)]
 
-    def _side(self, run: _Run, active: list[_Run], n0: float, half: float, direction: float) -> float:
+    def _remember_lost(self, now: float, runs: list[_Run]) -> None:
+        """Keep the sides of vessels whose tracks were just lost, for a new track of the same one."""
+        seen = {r.id for r in runs}
+        self._lost = [m for m in self._lost if now - m[0] <= REMEMBER_S]
+        self._lost += [(now, *self._lanes[i], side) for i, side in self.sides.items() if i not in seen and i in self._lanes]
+
+    def _recalled(self, now: float, run: _Run) -> float | None:
+        centre = (run.n_lo + run.n_hi) / 2.0
+        for _, lane, along, side in reversed(self._lost):
+            if abs(lane - centre) <= SAME_LANE_M and along * run.along_mps > 0.0:
+                return side
+        return None
+
+    def _side(self, run: _Run, n0: float, half: float, direction: float) -> float:
         """+1 to pass on the vessel's left (higher n), -1 on its right: where there is room at all."""
         limit = half - BANK_KEEP_M
         room = {1.0: limit - (run.n_hi + self.keep_m), -1.0: (run.n_lo - self.keep_m) + limit}

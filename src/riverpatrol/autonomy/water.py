@@ -55,8 +55,8 @@ class NearWater:
         """
         ax, ay, dx, dy, len2 = self._near
         segs = self._segs
-        if within_m is not None:
-            few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m
+        few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m if within_m is not None else None
+        if few is not None and few.any():
             ax, ay, dx, dy, len2, segs = ax[few], ay[few], dx[few], dy[few], len2[few], segs[few]
         qx, qy = x[:, None], y[:, None]
         raw = ((qx - ax) * dx + (qy - ay) * dy) / len2

@@ -32,6 +32,8 @@ AIM_AHEAD_M = 6.0  # the aim point lies this far ahead of the boat along the riv
 MIN_BEAM_M = 3.5  # a hull seen end-on shows less than its beam: a lane is at least this wide
 SAME_LANE_M = 2.0  # a new track this near a lost one's lane, going the same way, is the same vessel
 REMEMBER_S = 3.0  # ... if the lost one was seen this recently
+COMMIT_M = 20.0  # a side is kept once the vessel is this near; farther, a 5 degree sector smears its
+# lane over metres and its speed is rough, so the side is chosen afresh on every scan
 BANK_KEEP_M = 1.2  # the aim keeps the boat's circle this far from the bank (BANK_HARD_M if it must)
 
 
@@ -44,6 +46,7 @@ class _Run:
     n_hi: float
     s: FloatArray
     along_mps: float
+    distance_m: float  # from the boat to its nearest point
 
 
 @dataclass
@@ -81,7 +84,8 @@ class Encounters:
                                   cruise_mps - direction * r.along_mps)]
         active.sort(key=lambda r: float(np.min(np.abs(r.s - s0))))
         self._remember_lost(now, runs)
-        self.sides = {r.id: self.sides[r.id] for r in active if r.id in self.sides}
+        committed = [r for r in active if r.distance_m <= COMMIT_M]  # far off, a side is only a first guess
+        self.sides = {r.id: self.sides[r.id] for r in committed if r.id in self.sides}
         aim_n = lane_n
         for _ in range(len(active)):  # each pass may put the aim into another vessel's lane
             blocking = [r for r in active if r.id not in self.sides and (
@@ -109,7 +113,8 @@ class Encounters:
         units = self.water.river.downstream_unit(np.array([part.mean() for part in s_parts]))
         along = np.einsum("kj,kj->k", units, np.array([k.velocity for k in moving]))
         return [_Run(k.id, min(float(pn.min()), float(pn.mean()) - MIN_BEAM_M / 2.0),
-                     max(float(pn.max()), float(pn.mean()) + MIN_BEAM_M / 2.0), ps, float(a))
+                     max(float(pn.max()), float(pn.mean()) + MIN_BEAM_M / 2.0), ps, float(a),
+                     float(np.hypot(*(k.points - pos).T).min()))
                 for k, ps, pn, a in zip(moving, s_parts, n_parts, along)]
 
     def _remember_lost(self, now: float, runs: list[_Run]) -> None:

@@ -251,12 +251,12 @@ class VelocityChooser:
         ``current`` velocity for about half the turn, and that point must keep clear too.
         """
         cfg = self.config
+        c = len(candidates)
         turn_s = np.minimum(_angle_between(candidates, current) / TURN_RATE, BANK_CHECK_S)
-        ahead = np.vstack([pos + candidates * BANK_CHECK_S, pos + current * (0.5 * turn_s)[:, None]])
+        ahead = np.vstack([pos + candidates * BANK_CHECK_S, pos + current * (0.5 * turn_s)[:, None], pos])
         reach = float(np.abs(ahead - pos).max()) * math.sqrt(2.0) + 0.1
         clearance = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
-        end, turning = clearance[:len(candidates)], clearance[len(candidates):]
-        now = float(self.water.clearance(pos[:1], pos[1:], 0.1)[0])
+        end, turning, now = clearance[:c], clearance[c:2 * c], float(clearance[-1])
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
         worst = np.minimum(np.minimum(end, first), turning)
         intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)

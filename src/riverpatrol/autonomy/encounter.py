@@ -44,9 +44,15 @@ class _Run:
     id: int
     n_lo: float
     n_hi: float
-    s: FloatArray
+    s_lo: float
+    s_hi: float
     along_mps: float
     distance_m: float  # from the boat to its nearest point
+
+    def gaps(self, s0: float, direction: float) -> tuple[float, float]:
+        """Its near and far ends along the boat's way, from the boat (ahead positive)."""
+        a, b = direction * (self.s_lo - s0), direction * (self.s_hi - s0)
+        return min(a, b), max(a, b)
 
 
 @dataclass
@@ -79,10 +85,8 @@ class Encounters:
         s0, n0 = float(here_s[0]), float(here_n[0])
         half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m
         runs = self._runs(pos, moving)
-        active = [r for r in runs
-                  if _overlapping(float(np.min(direction * (r.s - s0))), float(np.max(direction * (r.s - s0))),
-                                  cruise_mps - direction * r.along_mps)]
-        active.sort(key=lambda r: float(np.min(np.abs(r.s - s0))))
+        active = [r for r in runs if _overlapping(*r.gaps(s0, direction), cruise_mps - direction * r.along_mps)]
+        active.sort(key=lambda r: max(r.s_lo - s0, s0 - r.s_hi, 0.0))
         self._remember_lost(now, runs)
         committed = [r for r in active if r.distance_m <= COMMIT_M]  # far off, a side is only a first guess
         self.sides = {r.id: self.sides[r.id] for r in committed if r.id in self.sides}
@@ -104,18 +108,20 @@ class Encounters:
         return np.array([x[0], y[0]])
 
     def _runs(self, pos: FloatArray, moving: list[Track]) -> list[_Run]:
-        """Each vessel's points in river coordinates and its speed along the river."""
+        """Each vessel's extent in river coordinates, its speed along the river and its distance."""
         points = np.vstack([k.points for k in moving])
-        reach = float(np.hypot(*(points - pos).T).max()) + 0.1
-        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1], reach)
-        cuts = np.cumsum([len(k.points) for k in moving])[:-1]
-        s_parts, n_parts = np.split(s, cuts), np.split(n, cuts)
-        units = self.water.river.downstream_unit(np.array([part.mean() for part in s_parts]))
+        distance = np.hypot(points[:, 0] - pos[0], points[:, 1] - pos[1])
+        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1], float(distance.max()) + 0.1)
+        starts = np.concatenate([[0], np.cumsum([len(k.points) for k in moving])[:-1]])
+        counts = np.diff(np.append(starts, len(points)))
+        n_mid = np.add.reduceat(n, starts) / counts
+        units = self.water.river.downstream_unit(np.add.reduceat(s, starts) / counts)
         along = np.einsum("kj,kj->k", units, np.array([k.velocity for k in moving]))
-        return [_Run(k.id, min(float(pn.min()), float(pn.mean()) - MIN_BEAM_M / 2.0),
-                     max(float(pn.max()), float(pn.mean()) + MIN_BEAM_M / 2.0), ps, float(a),
-                     float(np.hypot(*(k.points - pos).T).min()))
-                for k, ps, pn, a in zip(moving, s_parts, n_parts, along)]
+        n_lo = np.minimum(np.minimum.reduceat(n, starts), n_mid - MIN_BEAM_M / 2.0)
+        n_hi = np.maximum(np.maximum.reduceat(n, starts), n_mid + MIN_BEAM_M / 2.0)
+        columns = (n_lo, n_hi, np.minimum.reduceat(s, starts), np.maximum.reduceat(s, starts), along,
+                   np.minimum.reduceat(distance, starts))
+        return [_Run(k.id, *values) for k, values in zip(moving, zip(*(c.tolist() for c in columns)))]
 
     def _remember_lost(self, now: float, runs: list[_Run]) -> None:
         """Keep the sides of vessels whose tracks were just lost, for a new track of the same one."""

@@ -19,6 +19,7 @@ from riverpatrol.twin.generator import generate_scenario
 
 pytestmark = pytest.mark.slow
 RANDOM_PATROLS = 50
+REACH_M = 250.0  # short reaches keep the 50 patrols to minutes; the traffic is as dense as drawn
 KEYFRAME_S = 60.0  # the camera plays no part here
 
 
@@ -125,7 +126,7 @@ def test_survey_keeps_its_bank_offset_on_a_clear_reach(shared_dir: Path, tmp_pat
                            "run it with RIVERPATROL_RANDOM_PATROLS=1")
 @pytest.mark.parametrize("seed", range(RANDOM_PATROLS))
 def test_random_reaches_with_traffic(seed: int, tmp_path: Path) -> None:
-    data = generate_scenario(seed, traffic=True, length_m=350.0, n_outfalls=1)
+    data = generate_scenario(seed, traffic=True, length_m=REACH_M, n_outfalls=1)
     scenario = parse_scenario(data)
     truth, _ = _patrol(scenario, tmp_path)
     (tmp_path / "scenario.json").write_text(json.dumps(data))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from riverpatrol.autonomy.tracker import ObstacleTracker
+from riverpatrol.autonomy.tracker import MAX_ACCEL_MPS2, ObstacleTracker
 
 
 def _hull(cx: float, cy: float) -> np.ndarray:
@@ -27,3 +27,13 @@ def test_a_track_not_seen_for_a_second_is_forgotten() -> None:
     tracker = ObstacleTracker()
     tracker.update(0.0, _hull(0.0, 0.0))
     assert tracker.update(2.0, np.empty((0, 2))) == [] and tracker.tracks == []
+
+
+def test_a_settled_velocity_changes_no_faster_than_a_hull_can() -> None:
+    tracker = ObstacleTracker()
+    for k in range(20):
+        tracks = tracker.update(0.1 * k, _hull(1.5 * 0.1 * k, 0.0))
+    before = tracks[0].vx
+    jumped = tracker.update(2.0, _hull(1.5 * 2.0, 1.5))  # the visible centre jumps 1.5 m sideways
+    assert abs(before - 1.5) < 0.05
+    assert np.hypot(jumped[0].vx - before, jumped[0].vy) <= MAX_ACCEL_MPS2 * 0.1 + 1e-9

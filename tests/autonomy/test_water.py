@@ -22,3 +22,18 @@ def test_near_water_matches_the_river_frame(make_scenario: Callable[..., dict[st
         px, py = x[0] + rng.uniform(-30.0, 30.0, 300), y[0] + rng.uniform(-30.0, 30.0, 300)
         near = np.hypot(px - x[0], py - y[0]) <= 30.0
         assert np.allclose(water.clearance(px, py)[near], river.bank_clearance(px, py)[near])
+        assert np.allclose(water.clearance(px[near], py[near], 30.0), river.bank_clearance(px[near], py[near]))
+
+
+def test_near_water_river_coordinates_match_the_river_frame(make_scenario: Callable[..., dict[str, Any]]) -> None:
+    bend = [(0.0, 0.0), (100.0, 0.0), (170.0, 60.0), (200.0, 150.0)]
+    river = parse_scenario(make_scenario(bend, width=20.0)).river_frame()
+    water = NearWater(river, 30.0)
+    s0 = np.linspace(20.0, river.length - 20.0, 30)
+    n0 = np.random.default_rng(2).uniform(-9.0, 9.0, 30)
+    x, y = river.from_river(s0, n0)
+    for k in range(len(s0)):
+        water.focus(float(x[k]), float(y[k]))
+        s, n, past_end = water.river_coords(x[k:k + 1], y[k:k + 1])
+        rs, rn = river.to_river(x[k:k + 1], y[k:k + 1])
+        assert np.allclose([s[0], n[0]], [rs[0], rn[0]]) and not past_end[0]

@@ -24,9 +24,10 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.autonomy.encounter import Encounters
 from riverpatrol.autonomy.ownship import OwnShip
 from riverpatrol.autonomy.tracker import ObstacleTracker, Track
-from riverpatrol.autonomy.water import NearWater
+from riverpatrol.autonomy.water import BANK_HARD_M, NearWater
 from riverpatrol.geo.frame import RiverFrame
 from riverpatrol.records import MissionEvent
 from riverpatrol.vehicle.autopilot import Autopilot
@@ -36,10 +37,15 @@ FloatArray = NDArray[np.float64]
 
 _HEADINGS = np.radians(np.arange(0.0, 360.0, 7.5))
 _SPEED_SHARES = np.array([0.35, 0.7, 1.0])
-_BANK_CHECK_S = np.array([1.0, 2.0, 3.0])  # candidates must keep clear of the bank this far ahead
+BANK_CHECK_S = 3.0  # candidates must keep clear of the bank this far ahead
+TURN_RATE = math.radians(30.0)  # how fast the boat swings round to a new course
 _NO_CONTACT = 1e9
-BANK_HARD_M = 0.8  # water the boat's circle always keeps from the bank
 WHAT_IF_S = 4.0  # how far ahead a vessel stopping or turning back is allowed for
+NEAR_PASS_M = 1.0  # beyond the keep-out distance, passing nearer than this costs ...
+NEAR_PASS_COST = 3.0  # ... this much a metre
+TRACK_ALL_S = 3.0  # blocks up to this long have every scan tracked, not only the last
+RECHECK_S = 0.5  # with something near and the route clear, decide at least this often ...
+REACTION_S = 1.0  # ... and this long before anything could have closed to its keep-out distance
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,9 @@ class Obstacles:
     velocity: FloatArray  # k x 2 ground velocity of each point's track
     tracks: list[Track]
     nearest_m: float
-    what_if: NDArray[np.bool_] | None = None  # points of a vessel as if it stopped or turned back
+    # points before this index are predictions, after it what-ifs (a vessel as if it stopped or
+    # turned back); None: all are predictions
+    predicted: int | None = None
 
 
 def scan_points(x: float, y: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
@@ -98,7 +106,22 @@ def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increm
         return points
     d = np.hypot(points[:, 0] - x, points[:, 1] - y)
     slack = tolerance_m + d * math.sin(math.radians(increment_deg))
-    return points[water.clearance(points[:, 0], points[:, 1]) > slack]
+    return points[water.clearance(points[:, 0], points[:, 1], float(d.max())) > slack]
+
+
+def _pair_terms(pos: FloatArray, velocities: FloatArray, points: FloatArray,
+                point_velocity: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Relative motion of each candidate (c) and point (k): |r(t)|^2 = a t^2 + b t + r2.
+
+    r(t) = r0 + (u - v) t; the c x k products come from two small matrix products instead of
+    c x k x 2 intermediates.
+    """
+    r0 = points - pos  # k x 2
+    r2 = np.einsum("kj,kj->k", r0, r0)
+    a = np.einsum("kj,kj->k", point_velocity, point_velocity)[None, :] - 2.0 * velocities @ point_velocity.T
+    a += np.einsum("cj,cj->c", velocities, velocities)[:, None]
+    b = 2.0 * (np.einsum("kj,kj->k", r0, point_velocity)[None, :] - velocities @ r0.T)
+    return a, b, r2
 
 
 def contact_times(pos: FloatArray, velocities: FloatArray, points: FloatArray, point_velocity: FloatArray,
@@ -108,18 +131,43 @@ def contact_times(pos: FloatArray, velocities: FloatArray, points: FloatArray, p
     Straight lines for both: the relative position r0 + (u - v) t. Already inside the keep-out
     distance counts as contact now if closing, as none if opening.
     """
-    r0 = points - pos  # k x 2
-    w = point_velocity[None, :, :] - velocities[:, None, :]  # c x k x 2
-    a = np.einsum("ckj,ckj->ck", w, w)
-    b = 2.0 * np.einsum("kj,ckj->ck", r0, w)
-    c = np.einsum("kj,kj->k", r0, r0) - keep_m * keep_m
+    return _contact_times(*_pair_terms(pos, velocities, points, point_velocity), keep_m)
+
+
+def _contact_times(a: FloatArray, b: FloatArray, r2: FloatArray, keep_m: float) -> FloatArray:
+    c = r2 - keep_m * keep_m
     disc = b * b - 4.0 * a * c[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a)
     hit = (disc > 0.0) & (b < 0.0) & (a > 1e-12)
     out = np.where(hit, np.maximum(t, 0.0), _NO_CONTACT)
-    inside = c[None, :] <= 0.0
-    return np.where(inside, np.where(b < 0.0, 0.0, _NO_CONTACT), out)
+    return np.where(c[None, :] <= 0.0, np.where(b < 0.0, 0.0, _NO_CONTACT), out)
+
+
+def _closest(a: FloatArray, b: FloatArray, r2: FloatArray, start_s: float, end_s: float) -> FloatArray:
+    """Least distance (c x k) between each candidate and each point from ``start_s`` to ``end_s``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.minimum(np.maximum(-b / (2.0 * a), start_s), end_s)
+    t = np.where(a > 1e-12, t, start_s)
+    return np.sqrt(np.maximum((a * t + b) * t + r2[None, :], 0.0))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What each candidate velocity meets: first contacts, the bank, a head-on vessel's wrong side."""
+
+    ttc: FloatArray  # first contact with what is predicted
+    what_if: FloatArray  # first contact with what a vessel might do
+    crowding: FloatArray  # cost of passing close to what is predicted
+    ashore: NDArray[np.bool_]
+    intrusion: FloatArray  # cost of eating into the bank margin
+    wrong_side: FloatArray  # 1 where a head-on vessel would be passed starboard to starboard
+
+    def clear(self, k: int, cfg: AvoidanceConfig, factor: float) -> bool:
+        """Candidate ``k`` meets nothing for ``factor`` horizons and keeps every rule."""
+        return bool(self.ttc[k] >= cfg.horizon_s * factor and self.what_if[k] >= WHAT_IF_S
+                    and not self.ashore[k] and not self.wrong_side[k] and self.intrusion[k] == 0.0
+                    and self.crowding[k] == 0.0)
 
 
 class VelocityChooser:
@@ -142,7 +190,8 @@ class VelocityChooser:
         """
         cfg = self.config
         candidates = np.vstack([preferred, self._grid])
-        ttc, what_if = self._contacts(pos, candidates, obstacles)
+        verdict = self._verdict(pos, candidates, obstacles, head_on, current)
+        ttc, what_if = verdict.ttc, verdict.what_if
         cost = np.hypot(*(candidates - preferred).T) / cfg.cruise_mps
         cost += cfg.steadiness * np.hypot(*(candidates - current).T) / cfg.cruise_mps
         # A contact within the horizon outweighs any detour (the velocity obstacle proper); among
@@ -150,40 +199,67 @@ class VelocityChooser:
         # back weighs less: it is a possibility, not a prediction.
         cost += np.where(ttc < cfg.horizon_s, 3.0 + 5.0 * (cfg.horizon_s - ttc) / cfg.horizon_s, 0.0)
         cost += np.where(what_if < WHAT_IF_S, 1.5 + 1.5 * (WHAT_IF_S - what_if) / WHAT_IF_S, 0.0)
-        ashore, intrusion = self._bank_costs(pos, candidates)
-        cost += intrusion
-        wrong_side = self._starboard_passes(pos, candidates, head_on)
-        cost += cfg.colregs_weight * wrong_side
+        cost += verdict.crowding + verdict.intrusion + cfg.colregs_weight * verdict.wrong_side
         # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
-        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * ashore
-        best = int(np.argmin(cost))
-        clear = bool(ttc[0] >= cfg.horizon_s * clear_factor and what_if[0] >= WHAT_IF_S and not ashore[0]
-                     and not wrong_side[0] and intrusion[0] == 0.0)
-        return candidates[best], clear
+        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * verdict.ashore
+        return candidates[int(np.argmin(cost))], verdict.clear(0, cfg, clear_factor)
 
-    def _contacts(self, pos: FloatArray, candidates: FloatArray, obstacles: Obstacles) -> tuple[FloatArray, FloatArray]:
-        """Per candidate, the first contact with what is predicted, and with what a vessel might do."""
-        none = np.full(len(candidates), _NO_CONTACT)
-        if not len(obstacles.points):
-            return none, none
-        ttc = contact_times(pos, candidates, obstacles.points, obstacles.velocity, self.config.keep_m)
-        what_if = obstacles.what_if if obstacles.what_if is not None else np.zeros(ttc.shape[1], bool)
-        predicted = ttc[:, ~what_if].min(axis=1) if (~what_if).any() else none
-        possible = ttc[:, what_if].min(axis=1) if what_if.any() else none
-        return predicted, possible
+    def is_clear(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track]) -> bool:
+        """Whether the preferred velocity is clear for one horizon: the whole decision while the
+        mission runs undisturbed, at the cost of one candidate instead of all of them."""
+        return self._verdict(pos, preferred[None, :], obstacles, head_on, preferred).clear(0, self.config, 1.0)
 
-    def _bank_costs(self, pos: FloatArray, candidates: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
-        """Which candidates go ashore, and what each costs for eating into the bank margin.
+    def _verdict(self, pos: FloatArray, candidates: FloatArray, obstacles: Obstacles,
+                 head_on: list[Track], current: FloatArray) -> _Verdict:
+        ttc, what_if, crowding = self._contacts(pos, candidates, obstacles)
+        ashore, intrusion = self._bank_costs(pos, candidates, current)
+        return _Verdict(ttc, what_if, NEAR_PASS_COST * crowding, ashore, intrusion,
+                        self._starboard_passes(pos, candidates, head_on))
 
-        Over the next seconds the boat's circle must keep ``BANK_HARD_M`` of water (else refused);
-        within the margin every centimetre nearer costs, so the boat is pushed off the bank rather
-        than allowed to creep along it (a rule of "no nearer than now" creeps with GNSS noise).
+    def _contacts(self, pos: FloatArray, candidates: FloatArray,
+                  obstacles: Obstacles) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per candidate: the first contact with what is predicted, and with what a vessel might do,
+        and how far inside ``keep + NEAR_PASS_M`` it passes what is predicted from 1 s to ``hard_s``.
+
+        The near pass pushes the boat off anything it is already close to (a vessel alongside,
+        a pier): the contact time alone does not care whether the boat opens the gap quickly or
+        slides along just inside it.
         """
         cfg = self.config
-        ahead = pos + candidates[:, None, :] * _BANK_CHECK_S[None, :, None]  # c x n x 2
-        clearance = self.water.clearance(ahead[..., 0].ravel(), ahead[..., 1].ravel())
-        worst = clearance.reshape(len(candidates), -1).min(axis=1)
-        intrusion = np.clip(cfg.radius_m + cfg.bank_margin_m - worst, 0.0, None)
+        none = np.full(len(candidates), _NO_CONTACT)
+        if not len(obstacles.points):
+            return none, none, np.zeros(len(candidates))
+        a, b, r2 = _pair_terms(pos, candidates, obstacles.points, obstacles.velocity)
+        m = len(obstacles.points) if obstacles.predicted is None else obstacles.predicted
+        ttc = _contact_times(a, b, r2, cfg.keep_m)
+        near = _closest(a[:, :m], b[:, :m], r2[:m], 1.0, cfg.hard_s).min(axis=1)
+        possible = ttc[:, m:].min(axis=1) if m < ttc.shape[1] else none
+        return ttc[:, :m].min(axis=1), possible, np.maximum(cfg.keep_m + NEAR_PASS_M - near, 0.0)
+
+    def _bank_costs(self, pos: FloatArray, candidates: FloatArray,
+                    current: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
+        """Which candidates go ashore, and what each costs for eating into the bank margin.
+
+        Over the next ``BANK_CHECK_S`` the boat's circle must keep ``BANK_HARD_M`` of water (else
+        refused); within the margin every centimetre nearer costs, so the boat is pushed off the
+        bank rather than allowed to creep along it (a rule of "no nearer than now" creeps with GNSS
+        noise). Across a reach the water's edge is a concave function of position (the nearer of two
+        banks), so along a straight run the least clearance is at one of its ends, and from the
+        first second on it is at least the straight interpolation between now and the run's end:
+        one map query per candidate instead of one per second. A boat does not turn on the spot:
+        while it swings round to a candidate's course (at ``TURN_RATE``) it carries on along the
+        ``current`` velocity for about half the turn, and that point must keep clear too.
+        """
+        cfg = self.config
+        c = len(candidates)
+        turn_s = np.minimum(_angle_between(candidates, current) / TURN_RATE, BANK_CHECK_S)
+        ahead = np.vstack([pos + candidates * BANK_CHECK_S, pos + current * (0.5 * turn_s)[:, None], pos])
+        reach = float(np.abs(ahead - pos).max()) * math.sqrt(2.0) + 0.1
+        clearance = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
+        end, turning, now = clearance[:c], clearance[c:2 * c], float(clearance[-1])
+        first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
+        worst = np.minimum(np.minimum(end, first), turning)
+        intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)
         return worst < cfg.radius_m + BANK_HARD_M, 10.0 * intrusion
 
     def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
@@ -248,6 +324,7 @@ class Avoidance:
         self.tracker = ObstacleTracker()
         self.water = NearWater(river, max_range_m)
         self.chooser = VelocityChooser(self.water, config)
+        self.encounters = Encounters(self.water, config.radius_m, config.keep_m, config.keep_m + NEAR_PASS_M)
         self.keeper = keeper
         self.path = _RoutePath(np.vstack([keeper.home, keeper.mission, keeper.home]))
         self._max_range = max_range_m
@@ -271,10 +348,20 @@ class Avoidance:
         """Take a block's GNSS fixes and scans, and decide on its last scan.
 
         Blocks are sized by ``next_block_s`` so that no earlier scan in them could have seen anything
-        within the watch distance: each of those would have decided "no action".
+        within the watch distance: each of those would have decided "no action". A short block
+        (something was within sensor range) still has every scan tracked, so a vessel's velocity
+        is known by the time it comes within the watch distance.
         """
         fx, fy = self.river.local.to_xy(fixes["lon"], fixes["lat"])
-        for fix in zip(fixes["t"].tolist(), fx.tolist(), fy.tolist(), fixes["sog"].tolist(), fixes["cog"].tolist()):
+        pending = list(zip(fixes["t"].tolist(), fx.tolist(), fy.tolist(), fixes["sog"].tolist(),
+                           fixes["cog"].tolist()))
+        tracked = range(len(scan_t) - 1) if len(scan_t) and scan_t[-1] - scan_t[0] <= TRACK_ALL_S else range(0)
+        for k in tracked:
+            while pending and pending[0][0] <= scan_t[k]:
+                self.own.fix(*pending.pop(0))
+            if self.own.ready:
+                self._perceive(float(scan_t[k]), float(scan_heading[k]), scans[k], increment_deg, max_cm)
+        for fix in pending:
             self.own.fix(*fix)
         if not len(scan_t) or not self.own.ready:
             return []
@@ -283,59 +370,82 @@ class Avoidance:
     def next_block_s(self, longest_s: float) -> float:
         """How long the twin may run before the next decision.
 
-        While avoiding, or with an object within the watch distance, every scan counts. Otherwise
-        the nearest object (or anything beyond the sensor's range) must first close the gap to the
-        watch distance, at no more than the boat's and the fastest vessel's speeds together, and
-        until it has, each scan would decide "no action".
+        While avoiding, every scan counts. Otherwise the nearest object (or anything beyond the
+        sensor's range) must first close the gap to the watch distance, at no more than the boat's
+        and the fastest vessel's speeds together, and until it has, each scan would decide "no
+        action". Within the watch distance, with the route found clear for a whole horizon, the
+        next decision comes within ``RECHECK_S``, and at least ``REACTION_S`` before the nearest
+        object could have closed to its keep-out distance; the scans between are still tracked.
         """
         cfg = self.config
-        if self._avoiding or self._nearest <= cfg.watch_m:
+        if self._avoiding:
             return self._scan_period
         closing = cfg.cruise_mps + self._current + cfg.max_vessel_mps
-        free = (min(self._nearest, self._max_range) - cfg.watch_m) / closing
+        if self._nearest <= cfg.watch_m:
+            free = min(RECHECK_S, (self._nearest - cfg.keep_m) / closing - REACTION_S)
+        else:
+            free = (min(self._nearest, self._max_range) - cfg.watch_m) / closing
         return float(min(longest_s, max(self._scan_period, math.floor(free / self._scan_period) * self._scan_period)))
 
     def on_scan(self, t: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
                 max_cm: int) -> list[MissionEvent]:
         """One decision: follow, take over, steer round, or hand back to the route."""
-        x, y = self.own.at(t)
-        self.water.focus(x, y)
-        points = unexplained(self.water, x, y, scan_points(x, y, heading_deg, distances_cm, increment_deg, max_cm),
-                             increment_deg, self.config.bank_tolerance_m)
-        tracks = self.tracker.update(t, points)
-        self._nearest = float(np.hypot(points[:, 0] - x, points[:, 1] - y).min()) if len(points) else math.inf
+        pos, tracks = self._perceive(t, heading_deg, distances_cm, increment_deg, max_cm)
         mode = self.pilot.mode
-        if not self._avoiding and (mode is not Mode.AUTO or self._nearest > self.config.watch_m):
+        moving = any(k.velocity != (0.0, 0.0) for k in tracks)
+        if not self._avoiding and (mode is not Mode.AUTO or (self._nearest > self.config.watch_m and not moving)):
             return []
         if self._avoiding and mode is not Mode.GUIDED:  # someone else took the boat (a failsafe): let go
             self._avoiding = False
             return []
-        pos = np.array([x, y])
+        cfg = self.config
         obstacles = _obstacles(tracks, self._nearest)
-        arc = self._progress(x, y, mode)
-        target = self.path.vertex_after(arc + self.config.rejoin_ahead_m)
-        preferred = _towards(pos, self.path.points[target], self.config.cruise_mps)
-        head_on = [k for k in tracks if _is_head_on(k, preferred, pos, self.config.head_on_deg)]
+        arc = self._progress(float(pos[0]), float(pos[1]), mode)
+        target = self.path.vertex_after(arc + cfg.rejoin_ahead_m)
+        route = _towards(pos, self.path.points[target], cfg.cruise_mps)
+        aim = self._encounter_aim(pos, target, tracks) if moving else None
+        preferred = route if aim is None else _towards(pos, aim, cfg.cruise_mps)
+        head_on = [k for k in tracks if _is_head_on(k, preferred, pos, cfg.head_on_deg)]
+        if not self._avoiding and aim is None and self.chooser.is_clear(pos, route, obstacles, head_on):
+            return []  # the mission's own way is clear: nothing to do
         # Handing back needs a longer clear view than taking over: no flapping between the two.
         current = self._command if self._avoiding else np.array([self.own.vx, self.own.vy])
         velocity, clear = self.chooser.choose(pos, preferred, obstacles, head_on, current,
                                               1.5 if self._avoiding else 1.0)
+        clear = clear and aim is None  # a vessel in the boat's lane keeps it off the route
         self._command = velocity
         if not self._avoiding:
-            if clear:
-                return []
             self._avoiding, self._clear_for = True, 0
             self.pilot.set_mode(Mode.GUIDED)
             self.pilot.guided_velocity(float(velocity[1]), float(velocity[0]))
-            nearest = min(tracks, key=lambda k: math.hypot(k.x - x, k.y - y))
+            nearest = min(tracks, key=lambda k: math.hypot(k.x - pos[0], k.y - pos[1]))
             return [MissionEvent(t, "avoid_start", {"distance_m": round(self._nearest, 1),
                                                     "moving": nearest.velocity != (0.0, 0.0),
                                                     "head_on": bool(head_on)})]
         self._clear_for = self._clear_for + 1 if clear else 0
-        if self._clear_for >= self.config.clear_scans:
+        if self._clear_for >= cfg.clear_scans:
             return [self._rejoin(t, target)]
         self.pilot.guided_velocity(float(velocity[1]), float(velocity[0]))
         return []
+
+    def _perceive(self, t: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
+                  max_cm: int) -> tuple[FloatArray, list[Track]]:
+        """The boat's position and the tracked objects after one scan."""
+        x, y = self.own.at(t)
+        self.water.focus(x, y)
+        points = unexplained(self.water, x, y, scan_points(x, y, heading_deg, distances_cm, increment_deg, max_cm),
+                             increment_deg, self.config.bank_tolerance_m)
+        self._nearest = float(np.hypot(points[:, 0] - x, points[:, 1] - y).min()) if len(points) else math.inf
+        return np.array([x, y]), self.tracker.update(t, points)
+
+    def _encounter_aim(self, pos: FloatArray, target: int, tracks: list[Track]) -> FloatArray | None:
+        """Where to head past vessels in the boat's lane, with the route's direction along the river."""
+        tx, ty = self.path.points[target]
+        s, n, _ = self.water.river_coords(np.array([pos[0], tx]), np.array([pos[1], ty]),
+                                          math.hypot(tx - pos[0], ty - pos[1]) + 0.1)
+        along = float(s[1] - s[0])
+        direction = 0.0 if abs(along) < 1.0 else math.copysign(1.0, along)
+        return self.encounters.aim(pos, direction, self.config.cruise_mps, float(n[1]), tracks)
 
     # ---- route bookkeeping ---------------------------------------------------------------------
     def _progress(self, x: float, y: float, mode: Mode) -> float:
@@ -359,18 +469,27 @@ def _obstacles(tracks: list[Track], nearest: float) -> Obstacles:
 
     A vessel may stop or turn round without warning (at the end of its run, for a mooring): the
     boat keeps clear of those too over the next ``WHAT_IF_S``, so it never trails a vessel closely,
-    without giving up water that only a vessel turning back far ahead would need.
+    without giving up water that only a vessel turning back far ahead would need. The predictions
+    come first, the what-ifs after them.
     """
     if not tracks:
         return Obstacles(np.empty((0, 2)), np.empty((0, 2)), tracks, nearest)
-    points, velocity, what_if = [], [], []
+    points = [k.points for k in tracks]
+    velocity = [np.broadcast_to(np.array(k.velocity), k.points.shape) for k in tracks]
     for track in tracks:
         u = np.array(track.velocity)
-        for k, hypothesis in enumerate((u,) if not u.any() else (u, 0.0 * u, -u)):
-            points.append(track.points)
-            velocity.append(np.broadcast_to(hypothesis, track.points.shape))
-            what_if.append(np.full(len(track.points), k > 0))
-    return Obstacles(np.vstack(points), np.vstack(velocity), tracks, nearest, np.concatenate(what_if))
+        if u.any():
+            points += [track.points, track.points]
+            velocity += [np.zeros_like(track.points), np.broadcast_to(-u, track.points.shape)]
+    predicted = sum(len(k.points) for k in tracks)
+    return Obstacles(np.vstack(points), np.vstack(velocity), tracks, nearest, predicted)
+
+
+def _angle_between(velocities: FloatArray, current: FloatArray) -> FloatArray:
+    """Angle (rad) between each velocity and ``current``; none when either is still."""
+    dot = velocities @ current
+    cross = velocities[:, 0] * current[1] - velocities[:, 1] * current[0]
+    return np.abs(np.arctan2(cross, dot))
 
 
 def _towards(pos: FloatArray, aim: FloatArray, speed: float) -> FloatArray:

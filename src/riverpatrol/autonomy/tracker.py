@@ -4,8 +4,9 @@ A ring scan lists its returns in bearing order, so one object is a run of neighb
 points lie close together. Each object is matched to the nearest track of the previous scans; a
 straight-line fit through its centres over the last ``WINDOW_S`` gives its ground velocity, which
 answers within a few scans of first sight (a vessel met head-on is 3 m nearer every second). The
-centre of what the sensor sees of a hull slides as the view changes, so only speeds above
-``MOVING_MPS`` count as motion.
+centre of what the sensor sees of a hull slides as the view changes (and jumps when a hull passes
+close to a pier and the two are seen as one), so only speeds above ``MOVING_MPS`` count as motion,
+and once a track has settled its velocity changes no faster than ``MAX_ACCEL_MPS2``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ FORGET_S = 1.0  # a track not seen for this long is dropped
 WINDOW_S = 1.5  # centres fitted for the velocity: noise ~0.2 m/s for 0.3 m scatter at 10 Hz
 MOVING_MPS = 0.4
 SETTLED_HITS = 5  # scans before a track's velocity is trusted
+MAX_ACCEL_MPS2 = 1.0  # a settled track's velocity changes no faster than a hull can
 
 
 @dataclass
@@ -81,7 +83,14 @@ def _follow(track: Track, t: float, cx: float, cy: float, cluster: NDArray[np.fl
     if len(ht) >= 2:
         dt = ht - ht.mean()
         spread = float(dt @ dt)
-        track.vx, track.vy = float(dt @ hx) / spread, float(dt @ hy) / spread
+        vx, vy = float(dt @ hx) / spread, float(dt @ hy) / spread
+        if track.hits >= SETTLED_HITS:  # a jump in the fit is the view changing, not the hull
+            step = math.hypot(vx - track.vx, vy - track.vy)
+            most = MAX_ACCEL_MPS2 * (t - track.t)
+            if step > most:
+                vx = track.vx + (vx - track.vx) * most / step
+                vy = track.vy + (vy - track.vy) * most / step
+        track.vx, track.vy = vx, vy
     track.t, track.x, track.y, track.points, track.hits = t, cx, cy, cluster, track.hits + 1
 
 

@@ -14,6 +14,8 @@ from riverpatrol.geo.frame import RiverFrame
 
 FloatArray = NDArray[np.float64]
 
+BANK_HARD_M = 0.8  # water the boat's circle always keeps from the bank
+
 
 class NearWater:
     """The river map around one position: ``clearance`` of points within ``reach_m`` of it."""
@@ -25,7 +27,7 @@ class NearWater:
         a = river.xy[:-1]
         self._a, self._d = a, np.diff(river.xy, axis=0)
         self._len2 = np.maximum(river.seg_len**2, 1e-12)
-        self._segs = np.arange(1)
+        self._pick(np.arange(1), 0.0, 0.0)
 
     def focus(self, x: float, y: float) -> None:
         """Pick the segments that can be nearest to any point within reach of (x, y)."""
@@ -34,21 +36,46 @@ class NearWater:
         s0 = river.vertex_s[self._hint]
         lo = np.searchsorted(river.vertex_s, s0 - self._reach, side="right") - 1
         hi = np.searchsorted(river.vertex_s, s0 + self._reach + river.seg_len[self._hint], side="left")
-        self._segs = np.arange(max(lo, 0), min(hi, len(river.seg_len)))
+        self._pick(np.arange(max(lo, 0), min(hi, len(river.seg_len))), x, y)
 
-    def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        """Distance from each point to the water's edge (banks and end sections), negative outside."""
-        k = self._segs
-        ax, ay, dx, dy = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1]
+    def _pick(self, k: NDArray[np.intp], x: float, y: float) -> None:
+        ax, ay, dx, dy, len2 = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1], self._len2[k]
+        f = np.minimum(np.maximum(((x - ax) * dx + (y - ay) * dy) / len2, 0.0), 1.0)
+        self._seg_gap = np.hypot(ax + dx * f - x, ay + dy * f - y)  # each segment's distance to the focus
+        self._segs = k
+        self._near = (ax, ay, dx, dy, len2)
+
+    def river_coords(self, x: FloatArray, y: FloatArray,
+                     within_m: float | None = None) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Chainage and signed offset (left of the centerline positive) of points near the focus,
+        and whether each lies past either end of the reach.
+
+        With ``within_m`` (every point that near the focus) only the segments that can be nearest
+        to such a point are tried: no farther from the focus than the nearest one plus twice that.
+        """
+        ax, ay, dx, dy, len2 = self._near
+        segs = self._segs
+        few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m if within_m is not None else None
+        if few is not None and few.any():
+            ax, ay, dx, dy, len2, segs = ax[few], ay[few], dx[few], dy[few], len2[few], segs[few]
         qx, qy = x[:, None], y[:, None]
-        raw = ((qx - ax) * dx + (qy - ay) * dy) / self._len2[k]
-        f = np.clip(raw, 0.0, 1.0)
+        raw = ((qx - ax) * dx + (qy - ay) * dy) / len2
+        f = np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip costs more on small arrays
         gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
         j = np.argmin(gap, axis=1)
         rows = np.arange(len(j))
-        seg = k[j]
+        seg = segs[j]
         river = self.river
         s = river.vertex_s[seg] + f[rows, j] * river.seg_len[seg]
-        clear = np.minimum(river.width_at(s) / 2.0 - gap[rows, j], np.minimum(s, river.length - s))
+        left = dx[j] * (y - ay[j]) - dy[j] * (x - ax[j]) >= 0.0
+        n = np.where(left, gap[rows, j], -gap[rows, j])
         past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(river.seg_len) - 1) & (raw[rows, j] > 1.0))
+        return s, n, past_end
+
+    def clearance(self, x: FloatArray, y: FloatArray, within_m: float | None = None) -> FloatArray:
+        """Distance from each point to the water's edge (banks and end sections), negative outside;
+        ``within_m`` as for ``river_coords``."""
+        s, n, past_end = self.river_coords(x, y, within_m)
+        river = self.river
+        clear = np.minimum(river.width_at(s) / 2.0 - np.abs(n), np.minimum(s, river.length - s))
         return np.where(past_end, -np.abs(clear) - 1e-9, clear)

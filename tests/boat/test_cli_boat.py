@@ -42,7 +42,7 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
                                stderr=subprocess.PIPE, text=True, env=os.environ)
     log_path = tmp_path / "patrol.sqlite"
     deadline = time.monotonic() + 60
-    while not _has_samples(log_path):  # started, and logging
+    while not _logs_every_kind(log_path):  # started, and logging sonde, sonar and camera
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
@@ -55,10 +55,10 @@ def test_runs_against_the_twins_devices_until_ctrl_c(twin_and_devices, config_fo
     assert kinds[0] == "patrol_start" and kinds[-1] == "patrol_end"
 
 
-def _has_samples(path):
+def _logs_every_kind(path):
     try:
         with PatrolLog(path) as log:
-            return log.count("sonde") > 0
+            return all(log.count(kind) > 0 for kind in ("sonde", "sonar", "frame"))
     except PatrolLogError:  # not there yet, or its header still being written
         return False
 

@@ -11,10 +11,10 @@ from riverpatrol.station.store import Store, StoreError
 
 def test_a_new_store_is_migrated_to_the_newest_schema(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
-    assert {"patrol", "position", "sample", "event", "frame", "segment", "finding", "finding_review",
+    assert {"patrol", "position", "sample", "event", "frame", "segment", "finding", "finding_review", "anomaly",
             "alembic_version"} <= tables
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
     indexes = {ix["name"] for ix in inspect(store.engine).get_indexes("position")}
     assert "position_patrol_t" in indexes
 

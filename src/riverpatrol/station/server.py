@@ -402,7 +402,8 @@ def _after(message: dict[str, Any], cutoff: float | None) -> dict[str, Any]:
     return {**message,
             "positions": [p for p in message["positions"] if p[0] > cutoff],
             "samples": [s for s in message["samples"] if s["t"] > cutoff],
-            "events": [e for e in message["events"] if e["t"] > cutoff]}
+            "events": [e for e in message["events"] if e["t"] > cutoff],
+            "anomalies": [a for a in message["anomalies"] if a["t"] > cutoff]}
 
 
 def _patrol_summary(s: Session, p: models.Patrol) -> dict[str, Any]:

@@ -97,3 +97,20 @@ def test_an_attached_twin_is_recorded_commanded_and_let_go(client: TestClient, t
         events = [e["kind"] for e in ws.receive_json()["events"]]
     assert "link_lost" in events
     assert client.post(f"/api/patrols/{patrol_id}/command", json={"command": "resume"}).status_code == 409
+
+
+def test_a_boat_attached_without_a_scenario_is_a_track_with_samples(client: TestClient, serve_twin: Any) -> None:
+    served = serve_twin(speedup=20.0)
+    reply = client.post("/api/patrols/attach", json={"url": f"udpin:127.0.0.1:{served.port}", "timeout_s": 30})
+    assert reply.status_code == 201, reply.text
+    patrol_id = reply.json()["id"]
+    seen: dict[str, list[Any]] = {"positions": [], "samples": [], "modes": [], "statuses": []}
+    with client.websocket_connect(f"/api/patrols/{patrol_id}/live") as ws:
+        _until(ws, seen, lambda s: len(s["samples"]) >= 5)
+    assert client.post(f"/api/patrols/{patrol_id}/command", json={"command": "resume"}).status_code == 409  # no mission
+    assert client.post(f"/api/patrols/{patrol_id}/detach").json()["status"] == "detached"
+    patrol = client.get(f"/api/patrols/{patrol_id}").json()
+    assert patrol["name"] == f"udpin:127.0.0.1:{served.port}" and patrol["error"] is None
+    river = client.get(f"/api/patrols/{patrol_id}/river").json()
+    assert river["left_bank"] == [] and river["route"] is None
+    assert all(s["s"] is None and s["lon"] is not None for s in seen["samples"])  # on the track, no chainage

@@ -47,6 +47,8 @@ def _patrol_dirs(store_dir: Path) -> list[Path]:
 def test_a_bad_url_or_a_silent_boat_is_refused_and_nothing_is_stored(client: TestClient, tmp_path: Path) -> None:
     bad = client.post("/api/patrols/attach", json={"url": "carrier-pigeon:14550"})
     assert bad.status_code == 422 and "unknown link" in bad.json()["detail"]
+    for url in ("udpin:", "udpin:127.0.0.1:99999", "udpin:\x00:1", "tcp:127.0.0.1:1", "/dev/nonexistent,57600"):
+        assert client.post("/api/patrols/attach", json={"url": url}).status_code == 422, url
     silent = client.post("/api/patrols/attach", json={"url": f"udpin:127.0.0.1:{free_udp_port()}", "timeout_s": 0.5})
     assert silent.status_code == 422 and "no heartbeat" in silent.json()["detail"]
     unknown = client.post("/api/patrols/attach", json={"url": "udpin:127.0.0.1:14550", "scenario": "atlantis"})

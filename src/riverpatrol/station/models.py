@@ -45,6 +45,9 @@ class Patrol(Base):
 
 
 class Position(Base):
+    """A GNSS fix. On PostgreSQL the table is partitioned by hash of the patrol (migration 0003),
+    its primary key (patrol_id, id); ``id`` alone is unique all the same (one sequence)."""
+
     __tablename__ = "position"
     id: Mapped[int] = mapped_column(_RowId, primary_key=True)
     patrol_id: Mapped[int] = mapped_column(ForeignKey("patrol.id", ondelete="CASCADE"))

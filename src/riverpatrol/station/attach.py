@@ -25,7 +25,7 @@ from riverpatrol.patrollog import PatrolLog, PatrolLogError, PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import LOG_NAME, log_metadata
 from riverpatrol.station import models
-from riverpatrol.station.ingest import LogTail, new_patrol_dir, run_analysis, write_analysis, write_window
+from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
 from riverpatrol.station.live import Hub, live_message
 from riverpatrol.station.mavlink_log import TAPPED, MavlinkRecorder
 from riverpatrol.station.patrols import COMMANDS, LIVE_MAPS, CommandRefused
@@ -180,7 +180,7 @@ class AttachedBoats:
         else:
             self._set_status(boat, "detached", error=self._analyse(boat))
 
-    def _ingest(self, boat: _Attached, window: Any) -> None:
+    def _ingest(self, boat: _Attached, window: Window) -> None:
         committed = time.time()
         with self.store.session() as session:
             write_window(session, boat.patrol_id, window)

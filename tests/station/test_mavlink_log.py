@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
-from riverpatrol.records import MissionEvent
+from riverpatrol.records import MissionEvent, RangeScan
 from riverpatrol.station.mavlink_log import MavlinkRecorder
 from riverpatrol.vehicle.link import mavlink
 
@@ -21,20 +21,20 @@ def _reading(ms: int, name: str, value: float) -> object:
     return mavlink.MAVLink_named_value_float_message(ms, name.encode(), value)
 
 
-def _ring(us: int) -> object:
-    return mavlink.MAVLink_obstacle_distance_message(us, mavlink.MAV_DISTANCE_SENSOR_LASER, [500] + [3001] * 71, 0,
-                                                     20, 3000, 5.0, 0.0, mavlink.MAV_FRAME_BODY_FRD)
+def _ring(t: float) -> RangeScan:
+    return RangeScan(t=t, heading_deg=90.0, increment_deg=5.0, min_cm=20, max_cm=3000,
+                     distances_cm=np.array([500] + [3001] * 71, dtype=np.uint16))
 
 
-def test_fixes_rings_readings_and_events_land_in_the_log(tmp_path: Path) -> None:
+def test_fixes_readings_rings_and_events_land_in_the_log(tmp_path: Path) -> None:
     path = tmp_path / "patrol.sqlite"
     writer = PatrolLogWriter(path, {"source": "mavlink"})
     recorder = MavlinkRecorder(writer)
     recorder.record([_fix(1000, 121.38), _reading(1000, "wq_ph", 7.5), _reading(1000, "wq_cond", 410.0),
-                     _reading(1000, "airspeed", 3.0), _ring(1_100_000), _reading(2000, "wq_ph", 7.4)],
-                    [MissionEvent(t=1.2, kind="mode", detail={"mode": "HOLD"})])
+                     _reading(1000, "airspeed", 3.0), _reading(2000, "wq_ph", 7.4)],
+                    [_ring(1.1)], [MissionEvent(t=1.2, kind="mode", detail={"mode": "HOLD"})])
     assert recorder.newest == pytest.approx(1.2)  # the 2 s sample may still be arriving: not written yet
-    recorder.record([_reading(2000, "wq_cond", 420.0), _fix(2200, 121.381)], [], final=True)
+    recorder.record([_reading(2000, "wq_cond", 420.0), _fix(2200, 121.381)], [], [], final=True)
     assert recorder.newest == pytest.approx(2.2)
     writer.close()
     with PatrolLog(path) as log:

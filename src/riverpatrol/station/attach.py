@@ -163,7 +163,7 @@ class AttachedBoats:
         try:
             while True:
                 final = boat.stop.wait(READ_EVERY_S)
-                recorder.record(_drain(boat.inbox), boat.pilot.events(), final=final)
+                recorder.record(_drain(boat.inbox), boat.pilot.scans(), boat.pilot.events(), final=final)
                 until = None if final else recorder.newest - LATE_S
                 if until is None or until > tail.t:
                     self._ingest(boat, tail.read(until))

@@ -2,9 +2,10 @@
 
 The station keeps a patrol log for a boat it attaches to, as the boat side keeps one for a twin
 patrol, so the same ``LogTail`` stores and publishes it and the analysis runs on it at the end.
-Fixes come from GLOBAL_POSITION_INT, ranging rings from OBSTACLE_DISTANCE, sonde samples from
-the NAMED_VALUE_FLOAT readings sharing one ``time_boot_ms`` (docs/mavlink.md), events from the
-autopilot client. Times are the autopilot's clock, as in its messages.
+Fixes come from GLOBAL_POSITION_INT, sonde samples from the NAMED_VALUE_FLOAT readings sharing
+one ``time_boot_ms`` (docs/mavlink.md), ranging rings and events from the autopilot client (which
+turns each OBSTACLE_DISTANCE to the heading of its instant). Times are the autopilot's clock, as
+in its messages.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 
 from riverpatrol.patrollog import PatrolLogWriter
 from riverpatrol.records import MissionEvent, Position, RangeScan
-from riverpatrol.vehicle.mavlink_client import position_of, scan_of
+from riverpatrol.vehicle.mavlink_client import position_of
 from riverpatrol.vehicle.named_values import PARAMETER_OF
 
-TAPPED = ("GLOBAL_POSITION_INT", "OBSTACLE_DISTANCE", "NAMED_VALUE_FLOAT")
+TAPPED = ("GLOBAL_POSITION_INT", "NAMED_VALUE_FLOAT")
 
 
 class MavlinkRecorder:
@@ -26,22 +27,18 @@ class MavlinkRecorder:
 
     def __init__(self, log: PatrolLogWriter) -> None:
         self._log = log
-        self._heading = math.nan
         self._readings: dict[float, dict[str, float]] = {}  # sonde readings by time, until complete
         self.newest = -math.inf
 
-    def record(self, messages: Iterable[Any], events: Iterable[MissionEvent], *, final: bool = False) -> None:
+    def record(self, messages: Iterable[Any], scans: list[RangeScan], events: Iterable[MissionEvent], *,
+               final: bool = False) -> None:
         """Write one batch in one transaction. The readings of the newest sample time wait for the
         next batch (more of them may be on their way) unless ``final``."""
         fixes: list[Position] = []
-        scans: list[RangeScan] = []
         for msg in messages:
             kind = msg.get_type()
             if kind == "GLOBAL_POSITION_INT":
                 fixes.append(position_of(msg))
-                self._heading = fixes[-1].heading_deg
-            elif kind == "OBSTACLE_DISTANCE":
-                scans.append(scan_of(msg, self._heading))
             elif kind == "NAMED_VALUE_FLOAT" and msg.name in PARAMETER_OF:
                 self._readings.setdefault(msg.time_boot_ms / 1000.0, {})[PARAMETER_OF[msg.name]] = msg.value
         done = sorted(self._readings) if final else sorted(self._readings)[:-1]

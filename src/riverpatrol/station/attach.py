@@ -186,7 +186,7 @@ class AttachedBoats:
             write_window(session, boat.patrol_id, window)
         if not window.empty():
             message = live_message(boat.patrol_id, window, status=boat.status)
-            message["produced_unix"] = committed
+            message["committed_unix"] = committed
             self.hub.publish(boat.patrol_id, message)
 
     def _analyse(self, boat: _Attached) -> str | None:

@@ -19,6 +19,16 @@ PG_ADMIN = os.environ.get("RIVERPATROL_TEST_PG", "postgresql://postgres@127.0.0.
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the machine's PostgreSQL, dropped after the session."""
+    yield from _database()
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """An empty database of its own, for a test that migrates step by step."""
+    yield from _database()
+
+
+def _database() -> Iterator[str]:
     name = f"riverpatrol_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)

@@ -1,6 +1,7 @@
 """Generated requests against the station's OpenAPI schema (schemathesis): never a 500.
 
-Starting patrols is left out (each valid request would run a patrol in the twin); everything else,
+Starting patrols is left out (each valid request would run a patrol in the twin), and attaching
+to a boat (each would open a link and wait for a heartbeat: tests/station/test_attach.py); everything else,
 reviews and uploads included, gets generated input against a store holding one imported patrol.
 """
 
@@ -31,7 +32,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, patrol_log: Path):
 @pytest.fixture(scope="module")
 def api_schema(app):
     return schemathesis.openapi.from_asgi("/openapi.json", app).exclude(
-        method="POST", path_regex=r"^/api/patrols(/upload)?$")
+        method="POST", path_regex=r"^/api/patrols(/upload|/attach)?$")
 
 
 def test_no_server_errors_on_generated_input(api_schema) -> None:

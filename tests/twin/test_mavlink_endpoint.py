@@ -18,6 +18,7 @@ import pytest
 
 from riverpatrol.vehicle.link import mavlink, mavutil, signing_key
 from riverpatrol.vehicle.mission import Mode
+from riverpatrol.vehicle.named_values import SONDE_NAMES
 
 WAIT_S = 10.0
 
@@ -125,6 +126,17 @@ def test_ranging_at_the_sensor_rate_is_each_scan_once_with_the_heading_of_its_ti
     # a block of several ticks sends each tick's own scan, never the block's last one twice
     assert [b - a for a, b in zip(rings, rings[1:])] == [100_000] * 19
     assert {t // 1000 for t in rings[1:]} <= yaw_ms  # an ATTITUDE at each scan's instant
+
+
+def test_each_sonde_sample_arrives_as_named_floats_taken_together(gcs: Gcs) -> None:
+    readings: dict[int, dict[str, float]] = {}
+    while len(readings) < 4:
+        msg = gcs.wait("NAMED_VALUE_FLOAT")
+        readings.setdefault(msg.time_boot_ms, {})[msg.name] = msg.value
+    times = sorted(readings)[:3]  # the newest may still be arriving
+    assert all(set(readings[t]) == set(SONDE_NAMES.values()) for t in times)
+    assert [b - a for a, b in zip(times, times[1:])] == [1000, 1000]  # the sonde's 1 Hz, in twin time
+    assert all(6.0 < readings[t]["wq_ph"] < 9.0 and readings[t]["wq_cond"] > 0 for t in times)
 
 
 def test_parameters_list_read_and_set(gcs: Gcs) -> None:

@@ -15,7 +15,10 @@ _BANK_THIN = 10  # banks come at 0.5 m spacing: every 5 m is plenty on a map
 
 
 def river_geometry(meta: dict[str, Any]) -> dict[str, Any]:
-    """Lon/lat lines of both banks, ticks ``{s, line}`` every 100 m, and the planned route."""
+    """Lon/lat lines of both banks, ticks ``{s, line}`` every 100 m, and the planned route; all
+    empty for a boat attached without a river map (the dashboard draws its track alone)."""
+    if "river" not in meta:
+        return {"length_m": None, "left_bank": [], "right_bank": [], "ticks": [], "route": None}
     frame = river_frame(meta)
     left, right = (bank[::_BANK_THIN] if len(bank) % _BANK_THIN == 1 else np.vstack([bank[::_BANK_THIN], bank[-1:]])
                    for bank in frame.bank_lines_lonlat())

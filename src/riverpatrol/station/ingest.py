@@ -29,6 +29,7 @@ from riverpatrol.patrollog.reader import Columns
 from riverpatrol.records import RangeScan
 from riverpatrol.scenario import PARAMETERS
 from riverpatrol.station import models
+from riverpatrol.station.anomalies import AnomalyWatch
 from riverpatrol.station.store import Store, data_dir
 
 FRAME_KEEP_S = 1.0  # keyframes kept in the store at most this often; the live video sees them all
@@ -37,8 +38,9 @@ _EARTH_M = 6_371_008.8
 
 @dataclass
 class Window:
-    """Store rows (without ``patrol_id``) of one time window of the log, and what only the live
-    view needs: every keyframe and the newest ranging scan as obstacle points."""
+    """Store rows (without ``patrol_id``) of one time window of the log, with the anomaly signals
+    raised on them, and what only the live view needs: every keyframe and the newest ranging scan
+    as obstacle points."""
 
     until: float | None
     positions: list[dict[str, Any]] = field(default_factory=list)
@@ -46,18 +48,22 @@ class Window:
     events: list[dict[str, Any]] = field(default_factory=list)
     frames: list[dict[str, Any]] = field(default_factory=list)
     video: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
     obstacles: list[list[float]] | None = None
 
     def empty(self) -> bool:
-        return not (self.positions or self.samples or self.events or self.video)
+        return not (self.positions or self.samples or self.events or self.video or self.anomalies)
 
 
 class LogTail:
-    """Reads a patrol log forward in time windows; the writer may still be appending to it."""
+    """Reads a patrol log forward in time windows; the writer may still be appending to it.
+
+    A log without a river map (a boat attached with no scenario) has no chainage and no signals."""
 
     def __init__(self, log: PatrolLog) -> None:
         self.log = log
-        self._frame = river_frame(log.meta)
+        self._frame = river_frame(log.meta) if "river" in log.meta else None
+        self._anomalies = AnomalyWatch.for_log(log.meta, self._frame)
         self.t = -math.inf
         self._at_t: dict[str, int] = {}  # rows of each kind stamped ``self.t`` already read
         self._last_fix: dict[str, Any] | None = None
@@ -78,6 +84,8 @@ class LogTail:
         before = [self._last_fix] if self._last_fix else []
         window.positions = self._positions(fresh["position"])
         window.samples = self._samples(fresh["sonde"], before + window.positions)
+        if self._anomalies is not None:
+            window.anomalies = self._anomalies.feed(window.positions, window.samples)
         window.events = [{"t": e.t, "kind": e.kind, "detail": e.detail}
                          for e in self._fresh_records("event", list(self.log.records("event", t0, t1)), until)]
         for frame in self._fresh_records("frame", list(self.log.records("frame", t0, t1)), until):
@@ -130,7 +138,7 @@ class LogTail:
         lon, lat = self._place(t, fixes)
         placed = [i for i, x in enumerate(lon) if x is not None]
         chainage: list[float | None] = [None] * len(t)
-        if placed:
+        if placed and self._frame is not None:
             s, _ = self._frame.lonlat_to_river([lon[i] for i in placed], [lat[i] for i in placed])
             for i, value in zip(placed, s.tolist()):
                 chainage[i] = round(value, 2)
@@ -169,7 +177,8 @@ def write_window(session: Session, patrol_id: int, window: Window) -> None:
     than INSERT for a whole patrol; a Core INSERT elsewhere: half the CPU of an ORM one per window)."""
     copy = session.bind is not None and session.bind.dialect.name == "postgresql"
     for model, rows in ((models.Position, window.positions), (models.Sample, window.samples),
-                        (models.Event, window.events), (models.Frame, window.frames)):
+                        (models.Event, window.events), (models.Frame, window.frames),
+                        (models.Anomaly, window.anomalies)):
         if rows and copy:
             _copy(session, model.__table__, patrol_id, rows)
         elif rows:

@@ -71,6 +71,8 @@ def live_message(patrol_id: int, window: Window, *, status: str | None = None) -
                      "classes": s["classes"], "values": s["values"]}
                     for s in window.samples],
         "events": window.events,
+        "anomalies": [{"t": a["t"], "lon": a["lon"], "lat": a["lat"], "s": a["chainage_m"], "bank": a["bank"],
+                       "score": a["score"], "z": a["z"]} for a in window.anomalies],
         "units": UNITS,
     }
     if mode:

@@ -33,7 +33,7 @@ class Patrol(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(20))  # twin | import | mavlink
-    status: Mapped[str] = mapped_column(String(20))  # running | paused | returning | finished | aborted | failed | interrupted
+    status: Mapped[str] = mapped_column(String(20))  # running | paused | returning | finished | aborted | detached | failed | interrupted
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_utc: Mapped[str | None] = mapped_column(String(40))
     log_path: Mapped[str | None] = mapped_column(String(1000))
@@ -45,6 +45,9 @@ class Patrol(Base):
 
 
 class Position(Base):
+    """A GNSS fix. On PostgreSQL the table is partitioned by hash of the patrol (migration 0003),
+    its primary key (patrol_id, id); ``id`` alone is unique all the same (one sequence)."""
+
     __tablename__ = "position"
     id: Mapped[int] = mapped_column(_RowId, primary_key=True)
     patrol_id: Mapped[int] = mapped_column(ForeignKey("patrol.id", ondelete="CASCADE"))
@@ -94,6 +97,23 @@ class Frame(Base):
     height: Mapped[int] = mapped_column(Integer)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     __table_args__ = (Index("frame_patrol_t", "patrol_id", "t"),)
+
+
+class Anomaly(Base):
+    """A live anomaly signal: where the water began to look polluted, how strongly, and which
+    parameters say so (``z``: sigmas beyond the recent background)."""
+
+    __tablename__ = "anomaly"
+    id: Mapped[int] = mapped_column(_RowId, primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrol.id", ondelete="CASCADE"))
+    t: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    chainage_m: Mapped[float] = mapped_column(Float)
+    bank: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float] = mapped_column(Float)
+    z: Mapped[dict[str, float]] = mapped_column(_Json)
+    __table_args__ = (Index("anomaly_patrol_t", "patrol_id", "t"),)
 
 
 class Segment(Base):

@@ -32,7 +32,7 @@ from riverpatrol.vehicle.mission import Mode
 VIDEO_FPS = 15.0  # camera frames per wall-clock second asked of the twin
 GNSS_HZ = 10.0  # fixes a second: the live map moves at the control rate
 LIVE_MAPS = ("conductivity", "nh3n", "do")
-_COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
+COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
 _log = logging.getLogger(__name__)
 
 
@@ -86,10 +86,10 @@ class PatrolRunner:
             run = self._runs.get(patrol_id)
         if run is None or run.thread is None or not run.thread.is_alive():
             raise CommandRefused(f"patrol {patrol_id} is not running in this station")
-        if command not in _COMMANDS:
-            raise CommandRefused(f"unknown command {command!r} (known: {', '.join(_COMMANDS)})")
+        if command not in COMMANDS:
+            raise CommandRefused(f"unknown command {command!r} (known: {', '.join(COMMANDS)})")
         run.commands.put(command)
-        return _COMMANDS[command][1]
+        return COMMANDS[command][1]
 
     def running(self) -> list[int]:
         with self._lock:
@@ -140,7 +140,7 @@ class PatrolRunner:
 
     def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
         while not run.commands.empty():
-            mode, status = _COMMANDS[run.commands.get()]
+            mode, status = COMMANDS[run.commands.get()]
             pilot.set_mode(mode)
             self._set_status(run, status)
         if run.stop.is_set():

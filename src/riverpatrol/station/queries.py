@@ -30,12 +30,13 @@ def finding(session: Session, finding_id: int) -> models.Finding:
 
 
 def since(session: Session, patrol_id: int, after_t: float | None) -> Window:
-    """Positions, samples and events of a patrol with ``t > after_t`` (all when None), as a Window."""
+    """Positions, samples, events and anomaly signals of a patrol with ``t > after_t`` (all when None), as a Window."""
     window = Window(None)
     for model, target, columns in (
         (models.Position, window.positions, ("t", "lon", "lat", "sog", "cog", "heading")),
         (models.Sample, window.samples, ("t", "lon", "lat", "chainage_m", "water_class", "values", "classes")),
         (models.Event, window.events, ("t", "kind", "detail")),
+        (models.Anomaly, window.anomalies, ("t", "lon", "lat", "chainage_m", "bank", "score", "z")),
     ):
         query = select(*(getattr(model, c) for c in columns)).where(model.patrol_id == patrol_id)
         if after_t is not None:
@@ -48,7 +49,7 @@ def counts(session: Session, patrol_id: int) -> dict[str, int]:
     return {name: session.scalar(select(func.count()).where(model.patrol_id == patrol_id)) or 0
             for name, model in (("positions", models.Position), ("samples", models.Sample),
                                 ("events", models.Event), ("frames", models.Frame),
-                                ("findings", models.Finding))}
+                                ("anomalies", models.Anomaly), ("findings", models.Finding))}
 
 
 def segments(session: Session, patrol_id: int) -> list[models.Segment]:

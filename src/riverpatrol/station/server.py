@@ -30,6 +30,7 @@ from riverpatrol.patrollog import PatrolLogError
 from riverpatrol.report import ReportData, figures, from_store, write_report
 from riverpatrol.scenario import PARAMETERS, UNITS, Scenario, ScenarioError, load_scenario, parse_scenario
 from riverpatrol.station import models, queries
+from riverpatrol.station.attach import HEARTBEAT_TIMEOUT_S, AttachedBoats, AttachFailed
 from riverpatrol.station.geometry import river_geometry
 from riverpatrol.station.ingest import import_log
 from riverpatrol.station.live import Hub, live_message
@@ -37,6 +38,7 @@ from riverpatrol.station.patrols import VIDEO_FPS, CommandRefused, PatrolRunner
 from riverpatrol.station.store import Store
 from riverpatrol.station.video import VideoFeed
 from riverpatrol.station.webrtc import WebRtcPeers
+from riverpatrol.vehicle.link import URL_FORMS
 
 TILE_URL_ENV = "RIVERPATROL_TILE_URL"
 TILE_ATTRIBUTION_ENV = "RIVERPATROL_TILE_ATTRIBUTION"
@@ -57,6 +59,17 @@ class StartPatrol(BaseModel):
     name: str | None = Field(None, max_length=200)
 
 
+class Attach(BaseModel):
+    url: str = Field(min_length=1, max_length=300, examples=["udpin:0.0.0.0:14550"],
+                     description=f"The boat's MAVLink link: {URL_FORMS}.")
+    name: str | None = Field(None, max_length=200)
+    scenario: str | None = Field(None, description="A shipped scenario whose river map the boat patrols: the map, "
+                                 "chainage, anomaly signals and the analysis need it; without, the track alone.")
+    start: bool = Field(False, description="Upload the scenario's route as the mission, arm and start it "
+                        "(otherwise the station only watches the boat's own mission).")
+    timeout_s: float = Field(HEARTBEAT_TIMEOUT_S, gt=0, le=60, description="How long to wait for the boat's heartbeat.")
+
+
 class Offer(BaseModel):
     sdp: str = Field(max_length=100_000)
     type: Literal["offer"]
@@ -75,18 +88,21 @@ class Review(BaseModel):
 def create_app(store: Store) -> FastAPI:
     hub, video = Hub(), VideoFeed()
     runner = PatrolRunner(store, hub, video)
+    boats = AttachedBoats(store, hub)
     peers = WebRtcPeers(video)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_interrupted, store, runner.running())
+        await run_in_threadpool(_interrupted, store, runner.running() + boats.attached())
         yield
         await peers.close_all()
         await run_in_threadpool(runner.shutdown)
+        await run_in_threadpool(boats.shutdown)
 
     app = FastAPI(title="riverpatrol station", version="1", lifespan=lifespan,
                   description="Patrols, their track, water quality (GB 3838), findings, live feed and video.")
     app.state.store, app.state.runner, app.state.hub, app.state.video = store, runner, hub, video
+    app.state.boats = boats
 
     @app.exception_handler(queries.NotFound)
     async def not_found(_request: Request, exc: queries.NotFound) -> JSONResponse:
@@ -178,6 +194,33 @@ def create_app(store: Store) -> FastAPI:
         scenario = _valid(lambda: parse_scenario(data, source=source))
         return {"id": await run_in_threadpool(runner.start, scenario, speedup, None)}
 
+    @app.post("/api/patrols/attach", status_code=201, tags=["patrols"])
+    def attach(body: Attach) -> dict[str, Any]:
+        """Attach to a boat by MAVLink URL and watch it (or start the scenario's route on it). A URL
+        that cannot be opened or a boat silent for ``timeout_s`` is a 422, and nothing is stored."""
+        scenario = None
+        if body.scenario is not None:
+            if body.scenario not in scenarios():
+                raise HTTPException(404, f"no shipped scenario {body.scenario!r} (known: {', '.join(scenarios())})")
+            scenario = _valid(lambda: load_scenario(SCENARIOS / f"{body.scenario}.json"))
+        try:
+            return {"id": boats.attach(body.url, name=body.name, scenario=scenario, start=body.start,
+                                       timeout_s=body.timeout_s)}
+        except AttachFailed as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @app.post("/api/patrols/{patrol_id}/detach", tags=["patrols"])
+    def detach(patrol_id: PatrolId) -> dict[str, Any]:
+        """Stop watching an attached boat (it carries on by itself): the patrol ends, analysed."""
+        with store.session() as s:
+            queries.patrol(s, patrol_id)
+        try:
+            boats.detach(patrol_id)
+        except CommandRefused as exc:
+            raise HTTPException(409, str(exc)) from None
+        with store.session() as s:
+            return _patrol_summary(s, queries.patrol(s, patrol_id))
+
     @app.post("/api/patrols/import", status_code=201, tags=["patrols"])
     async def import_upload(file: Annotated[UploadFile, File(description="A finished patrol log (patrol.sqlite)")]) -> dict[str, Any]:
         """Import a finished patrol log; one that cannot be read or analysed is a 422 and stores nothing."""
@@ -192,10 +235,12 @@ def create_app(store: Store) -> FastAPI:
 
     @app.post("/api/patrols/{patrol_id}/command", tags=["patrols"])
     def command(patrol_id: PatrolId, body: Command) -> dict[str, Any]:
-        """Pause (HOLD), resume (AUTO) or abort (RTL, the patrol ends when the boat is home)."""
+        """Pause (HOLD), resume (AUTO) or abort (RTL; a twin patrol ends when the boat is home)."""
         with store.session() as s:
             queries.patrol(s, patrol_id)
         try:
+            if patrol_id in boats.attached():
+                return {"status": boats.command(patrol_id, body.command)}
             return {"status": runner.command(patrol_id, body.command)}
         except CommandRefused as exc:
             raise HTTPException(409, str(exc)) from None
@@ -402,7 +447,8 @@ def _after(message: dict[str, Any], cutoff: float | None) -> dict[str, Any]:
     return {**message,
             "positions": [p for p in message["positions"] if p[0] > cutoff],
             "samples": [s for s in message["samples"] if s["t"] > cutoff],
-            "events": [e for e in message["events"] if e["t"] > cutoff]}
+            "events": [e for e in message["events"] if e["t"] > cutoff],
+            "anomalies": [a for a in message["anomalies"] if a["t"] > cutoff]}
 
 
 def _patrol_summary(s: Session, p: models.Patrol) -> dict[str, Any]:

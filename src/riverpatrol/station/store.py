@@ -68,13 +68,13 @@ class Store:
         self.engine.dispose()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration shipped with this package."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration shipped with this package (or to ``revision``)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

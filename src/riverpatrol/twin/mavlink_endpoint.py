@@ -23,6 +23,7 @@ from riverpatrol.twin.twin import SensedBatch, TickBlock
 from riverpatrol.vehicle.link import drain, mavlink, mavutil
 from riverpatrol.vehicle.mavlink_items import BadItem, WireItem, check_other, decode, encode, home_item
 from riverpatrol.vehicle.mission import Mode
+from riverpatrol.vehicle.named_values import SONDE_NAMES
 
 MISSION_CAPACITY = 1000  # items after home, as a board with a 16 kB mission store holds
 OTHER_CAPACITY = 100  # fence vertices, rally points
@@ -461,8 +462,10 @@ class RoverEndpoint:
         scan_at = np.searchsorted(batch.scan_t, block.t, side="right") - 1
         rate = np.gradient(np.unwrap(block.psi), block.t) if len(block.t) > 1 else np.zeros(1)
         builders = self._builders()
+        sonde = _SondeReadings(batch)
         for i, t in enumerate(block.t.tolist()):
             self._note_sensors(batch, int(fix_at[i]), int(scan_at[i]))
+            self._send_all(sonde.until(t))
             self._last = _Snapshot(t, float(lon[i]), float(lat[i]), float(block.vy[i]), float(block.vx[i]),
                                    float(block.psi[i]), -float(rate[i]))
             for ident, interval in list(self._intervals.items()):
@@ -472,6 +475,7 @@ class RoverEndpoint:
                     if message is not None:
                         self._send(message)
                     self._due[ident] = max(due + interval, t)
+        self._send_all(sonde.until(math.inf))
         self._forward_events()
 
     def _note_sensors(self, batch: SensedBatch, fix: int, scan: int) -> None:
@@ -632,9 +636,33 @@ class RoverEndpoint:
     def _send_heartbeat(self) -> None:
         self._send(self._heartbeat(self._last))
 
+    def _send_all(self, messages: list[Any]) -> None:
+        for message in messages:
+            self._send(message)
+
     def _send(self, message: Any) -> None:
         self._mav.srcSystem, self._mav.srcComponent = self._system, self._component
         self._mav.send(message)
+
+
+class _SondeReadings:
+    """A block's sonde samples as NAMED_VALUE_FLOAT, handed out in time order beside the telemetry
+    (as a Lua script on the autopilot forwards each reading when it is taken)."""
+
+    def __init__(self, batch: SensedBatch) -> None:
+        self._t = batch.sonde_t.tolist()
+        self._values = {SONDE_NAMES[p]: column.tolist() for p, column in batch.sonde.items() if p in SONDE_NAMES}
+        self._next = 0
+
+    def until(self, t: float) -> list[Any]:
+        """Messages of the samples taken at or before ``t`` not handed out yet."""
+        out = []
+        while self._next < len(self._t) and self._t[self._next] <= t + 1e-9:
+            ms = _msec(self._t[self._next])
+            out += [mavlink.MAVLink_named_value_float_message(ms, name.encode(), value[self._next])
+                    for name, value in self._values.items() if math.isfinite(value[self._next])]
+            self._next += 1
+        return out
 
 
 def _msec(t: float) -> int:

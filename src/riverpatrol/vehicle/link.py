@@ -41,6 +41,10 @@ def open_link(url: str, *, system: int, component: int, signing_key: bytes | Non
             raise LinkError(f"{url}: bad baud rate {rate!r}")
     if not url.startswith(("udpin:", "udpout:", "tcp:", "tcpin:")) and not url.startswith("/dev/"):
         raise LinkError(f"{url}: unknown link (expected {URL_FORMS})")
+    if url.startswith(("udp", "tcp")):  # checked here: pymavlink leaks the socket of an address it cannot bind
+        host, _, port = url.partition(":")[2].rpartition(":")
+        if not host or "\x00" in host or not port.isdigit() or int(port) > 65535:
+            raise LinkError(f"{url}: expected HOST:PORT (a port 0-65535)")
     try:
         conn = mavutil.mavlink_connection(device, baud=baud, source_system=system, source_component=component,
                                           autoreconnect=True, retries=1)

@@ -65,6 +65,7 @@ class MavlinkAutopilot:
         self._state_lock = threading.Lock()
         self._waiters: list[tuple[Callable[[Any], bool], queue.Queue[Any], Callable[[Any], None] | None]] = []
         self._events: list[MissionEvent] = []
+        self._taps: tuple[tuple[frozenset[str], queue.Queue[Any]], ...] = ()
         self._mode: Mode | None = None
         self._custom_mode = -1
         self._armed = False
@@ -109,12 +110,7 @@ class MavlinkAutopilot:
     def position(self) -> Position | None:
         """From the latest GLOBAL_POSITION_INT, built when asked: most fixes are never looked at."""
         msg = self._position_msg
-        if msg is None:
-            return None
-        vn, ve = msg.vx / 100.0, msg.vy / 100.0
-        return Position(t=msg.time_boot_ms / 1000.0, lon=msg.lon / 1e7, lat=msg.lat / 1e7,
-                        sog_mps=math.hypot(vn, ve), cog_deg=math.degrees(math.atan2(ve, vn)) % 360.0,
-                        heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else math.nan)
+        return None if msg is None else position_of(msg)
 
     def scans(self) -> list[RangeScan]:
         """The OBSTACLE_DISTANCE rings received since the last call (the last ``SCANS_KEPT`` at most),
@@ -123,6 +119,13 @@ class MavlinkAutopilot:
         while self._scans:
             out.append(self._scans.popleft())
         return out
+
+    def tap(self, *kinds: str) -> queue.Queue[Any]:
+        """Every later message of these types from the vehicle, in arrival order: for a recorder
+        that keeps them all (``position()`` gives only the latest)."""
+        box: queue.Queue[Any] = queue.Queue()
+        self._taps = (*self._taps, (frozenset(kinds), box))
+        return box
 
     def events(self) -> list[MissionEvent]:
         with self._state_lock:
@@ -363,6 +366,9 @@ class MavlinkAutopilot:
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, msg)
+        for kinds, box in self._taps:
+            if kind in kinds:
+                box.put(msg)
         if self._waiters:  # telemetry is the bulk and nobody waits for it: no lock on that path
             with self._state_lock:
                 waiters = list(self._waiters)
@@ -490,6 +496,14 @@ _HANDLERS: dict[str, Callable[[MavlinkAutopilot, Any], None]] = {
     "MISSION_ITEM_REACHED": MavlinkAutopilot._on_item_reached,
     "STATUSTEXT": MavlinkAutopilot._on_statustext,
 }
+
+
+def position_of(msg: Any) -> Position:
+    """A GLOBAL_POSITION_INT as a fix: course and speed from its velocity, time the autopilot's."""
+    vn, ve = msg.vx / 100.0, msg.vy / 100.0
+    return Position(t=msg.time_boot_ms / 1000.0, lon=msg.lon / 1e7, lat=msg.lat / 1e7,
+                    sog_mps=math.hypot(vn, ve), cog_deg=math.degrees(math.atan2(ve, vn)) % 360.0,
+                    heading_deg=msg.hdg / 100.0 if msg.hdg != 65535 else math.nan)
 
 
 def _message_name(msg_id: int) -> str:

@@ -39,6 +39,7 @@ const layers = {
   river: L.layerGroup().addTo(map), ticks: L.layerGroup().addTo(map), route: L.layerGroup().addTo(map),
   track: L.polyline([], { color: "#14384f", weight: 2 }).addTo(map),
   samples: L.layerGroup().addTo(map), obstacles: L.layerGroup().addTo(map), findings: L.layerGroup().addTo(map),
+  anomalies: L.layerGroup().addTo(map),
 };
 state.layers = layers;
 const boatIcon = (heading) => L.divIcon({
@@ -52,6 +53,8 @@ async function drawRiver(patrolId) {
   const river = await api(`/api/patrols/${patrolId}/river`);
   for (const name of ["river", "ticks", "route"]) layers[name].clearLayers();
   const ll = (c) => [c[1], c[0]];
+  state.fitTrack = !river.left_bank.length;  // a boat attached without a river map: frame its track
+  if (state.fitTrack) return;
   const water = river.left_bank.map(ll).concat(river.right_bank.slice().reverse().map(ll));
   const polygon = L.polygon(water, { color: "#4a7a99", weight: 1.5, fillColor: "#cfe3f1", fillOpacity: 0.8 });
   layers.river.addLayer(polygon);
@@ -156,6 +159,10 @@ function applyBatch(message) {
   if (positions.length) {
     for (const p of positions) if (p[1] !== null) layers.track.addLatLng([p[2], p[1]]);
     const last = positions[positions.length - 1];
+    if (state.fitTrack && layers.track.getLatLngs().length) {
+      map.fitBounds(layers.track.getBounds(), { padding: [40, 40], maxZoom: 18 });
+      state.fitTrack = false;
+    }
     if (last[1] !== null) {
       boat.setLatLng([last[2], last[1]]).setIcon(boatIcon(last[5]));
       if (!map.hasLayer(boat)) boat.addTo(map);
@@ -179,6 +186,7 @@ function applyBatch(message) {
     showSonde(message.samples[message.samples.length - 1]);
     updateChart(true);
   }
+  if (message.anomalies && message.anomalies.length) drawAnomalies(message.anomalies);
   if (message.mode) $("live-mode").textContent = message.mode;
   for (const e of message.events) if (e.kind === "mode") $("live-mode").textContent = e.detail.mode;
   if (message.obstacles) {
@@ -191,6 +199,24 @@ function applyBatch(message) {
     message.samples.length ? message.samples[message.samples.length - 1].t : null,
     message.events.length ? message.events[message.events.length - 1].t : null, message.t].filter((x) => x !== null);
   if (times.length) state.lastT = Math.max(state.lastT === null ? -Infinity : state.lastT, ...times);
+}
+
+function drawAnomalies(rows) {  // live signals: where the water began to look polluted
+  const body = $("anomaly-table").querySelector("tbody");
+  for (const a of rows) {
+    const text = `${fmt(a.s, 0)} m ${t(a.bank)} · ${t("score")} ${fmt(a.score, 1)} · ${strongest(a.z)}`;
+    L.marker([a.lat, a.lon], { icon: L.divIcon({ className: "anomaly-icon", html: "!", iconSize: [18, 18] }) })
+      .bindPopup(text).addTo(layers.anomalies);
+    const row = document.createElement("tr");
+    row.innerHTML = `<td>${fmt(a.t, 0)} s</td><td>${fmt(a.s, 0)} m</td><td>${t(a.bank)}</td><td>${fmt(a.score, 1)}</td><td>${strongest(a.z)}</td>`;
+    row.onclick = () => map.panTo([a.lat, a.lon]);
+    body.appendChild(row);
+  }
+}
+
+function strongest(z) {
+  return Object.entries(z).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 3)
+    .map(([name, v]) => `${name} +${fmt(v, 1)}σ`).join(", ");
 }
 
 function showSonde(sample) {
@@ -223,6 +249,7 @@ function setStatus(status) {
   $("btn-resume").disabled = status !== "paused";
   $("btn-abort").disabled = !["running", "paused"].includes(status);
   const live = ["running", "paused", "returning"].includes(status);
+  $("btn-detach").disabled = !(live && state.patrol && state.patrol.source === "mavlink");
   if (live !== ["running", "paused", "returning"].includes(was)) showVideo(live);
   if (was && was !== status && !live) { loadFindings(); loadHistory(); }
 }
@@ -238,6 +265,7 @@ async function command(name) {
 
 let peer = null;
 function showVideo(live) {
+  live = live && state.patrol.source === "twin";  // an attached boat sends no video over MAVLink
   const kind = document.querySelector("input[name=video-kind]:checked").value;
   const img = $("video-mjpeg"), video = $("video-webrtc");
   if (peer) { peer.close(); peer = null; }
@@ -332,7 +360,8 @@ async function openPatrol(patrolId) {
   state.samples = []; state.range = {}; state.lastT = null; state.status = null;
   $("patrol-select").value = patrolId;
   layers.track.setLatLngs([]);
-  for (const name of ["samples", "obstacles", "findings"]) layers[name].clearLayers();
+  for (const name of ["samples", "obstacles", "findings", "anomalies"]) layers[name].clearLayers();
+  $("anomaly-table").querySelector("tbody").innerHTML = "";
   $("btn-report").href = `/api/patrols/${patrolId}/report.pdf`;
   await drawRiver(patrolId);
   setStatus(state.patrol.status);
@@ -363,6 +392,30 @@ async function startPatrol() {
   } catch (err) { $("start-error").textContent = err.message; }
 }
 
+async function attachBoat() {
+  $("attach-error").textContent = "";
+  const scenario = $("attach-scenario").value;
+  const body = { url: $("attach-url").value.trim(), name: $("attach-name").value.trim() || null,
+    scenario: scenario || null, start: Boolean(scenario) && $("attach-start").checked };
+  $("btn-attach").disabled = true;
+  try {
+    const reply = await api("/api/patrols/attach", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    await loadHistory();
+    await openPatrol(reply.id);
+  } catch (err) { $("attach-error").textContent = err.message; }
+  $("btn-attach").disabled = false;
+}
+
+async function detach() {
+  $("btn-detach").disabled = true;
+  try {
+    const reply = await api(`/api/patrols/${state.patrol.id}/detach`, { method: "POST" });
+    setStatus(reply.status);
+  } catch (err) { alert(err.message); }
+}
+
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
@@ -385,7 +438,9 @@ async function main() {
   state.range = {};
   const config = await api("/api/config");
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 20, attribution: config.tile_attribution || "" }).addTo(map);
-  $("scenario-select").innerHTML = (await api("/api/scenarios")).map((s) => `<option>${s}</option>`).join("");
+  const shipped = (await api("/api/scenarios")).map((s) => `<option>${s}</option>`).join("");
+  $("scenario-select").innerHTML = shipped;
+  $("attach-scenario").innerHTML = `<option value="" data-i18n="no_scenario"></option>${shipped}`;
   $("btn-lang").onclick = () => { state.lang = state.lang === "zh" ? "en" : "zh"; localStorage.setItem("rp-lang", state.lang); applyLanguage(); };
   $("param-select").onchange = (e) => { state.param = e.target.value; recolour(); };
   $("patrol-select").onchange = (e) => openPatrol(Number(e.target.value));
@@ -393,6 +448,8 @@ async function main() {
   $("btn-resume").onclick = () => command("resume");
   $("btn-abort").onclick = () => command("abort");
   $("btn-start").onclick = startPatrol;
+  $("btn-attach").onclick = attachBoat;
+  $("btn-detach").onclick = detach;
   for (const radio of document.querySelectorAll("input[name=x-axis]")) radio.onchange = (e) => { state.xAxis = e.target.value; updateChart(true); };
   for (const radio of document.querySelectorAll("input[name=video-kind]")) radio.onchange = () => showVideo(["running", "paused", "returning"].includes(state.status));
   applyLanguage();

@@ -12,6 +12,9 @@ const TEXT = {
     dismissed: "已排除", running: "巡查中", paused: "已暂停", returning: "返航中", finished: "已完成",
     aborted: "已中止", failed: "失败", interrupted: "已中断", twin: "数字孪生", import: "导入", mavlink: "MAVLink", operator: "操作员",
     sonar: "声呐", camera: "摄像", none: "无", banks: "河岸", route: "规划航线", track: "航迹",
+    detach: "断开", detached: "已断开", attach_boat: "接入巡查船（MAVLink）", link_url: "链路地址", river_map: "河道（场景）",
+    no_scenario: "无（仅航迹）", start_route: "上传场景航线并启动", attach: "接入", anomalies: "实时异常信号",
+    score: "强度", parameters: "参数",
   },
   en: {
     title: "River patrol station", patrol: "Patrol", pause: "Pause", resume: "Resume", abort: "Return home", report: "Report",
@@ -26,5 +29,8 @@ const TEXT = {
     returning: "returning", finished: "finished", aborted: "aborted", failed: "failed", interrupted: "interrupted", twin: "twin", import: "import",
     mavlink: "MAVLink", operator: "Operator", sonar: "sonar", camera: "camera", none: "none", banks: "Banks",
     route: "Planned route", track: "Track",
+    detach: "Detach", detached: "detached", attach_boat: "Attach a boat (MAVLink)", link_url: "Link URL",
+    river_map: "River (scenario)", no_scenario: "none (track only)", start_route: "Upload the scenario's route and start it",
+    attach: "Attach", anomalies: "Live anomaly signals", score: "Score", parameters: "Parameters",
   },
 };

@@ -1,12 +1,19 @@
 """Station fixtures: stores on SQLite and on the real PostgreSQL of this machine (a throwaway
-database per test session, PostGIS enabled)."""
+database per test session, PostGIS enabled); `riverpatrol serve` and a Chromium page on it for the
+browser tests."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -60,3 +67,65 @@ def _empty(store: Store) -> None:
     with store.engine.begin() as connection:
         connection.exec_driver_sql("TRUNCATE patrol RESTART IDENTITY CASCADE")
 
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+class Station:
+    """`riverpatrol serve` as a user runs it, on a fixed port and data directory, so it can be
+    killed and started again."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "RIVERPATROL_DATA_DIR": str(self.data)}
+        env.pop("RIVERPATROL_DATABASE_URL", None)
+        with (self.data / "serve.log").open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(self.port)],
+                                         env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base}/api/standards", timeout=2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start: {(self.data / 'serve.log').read_text()}") from None
+                time.sleep(0.2)
+
+    def stop(self, kill: bool = False) -> None:
+        assert self.proc is not None
+        self.proc.kill() if kill else self.proc.terminate()
+        self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
+    """`riverpatrol serve` on a free port with its own data directory and SQLite store."""
+    station = Station(tmp_path_factory.mktemp("station"))
+    station.start()
+    yield station
+    station.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server: Station) -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(server.base)
+        yield page
+        browser.close()

@@ -5,81 +5,17 @@ language, download the report. Screenshots go to test-artifacts/browser/."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.station.conftest import ARTIFACTS, Station
+
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SPEEDUP = 30  # the short reach's ~10 min patrol in about 20 s
-
-
-class _Station:
-    """`riverpatrol serve` as a user runs it, on a fixed port and data directory, so it can be
-    killed and started again."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "RIVERPATROL_DATA_DIR": str(self.data)}
-        env.pop("RIVERPATROL_DATABASE_URL", None)
-        with (self.data / "serve.log").open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(self.port)],
-                                         env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.base}/api/standards", timeout=2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start: {(self.data / 'serve.log').read_text()}") from None
-                time.sleep(0.2)
-
-    def stop(self, kill: bool = False) -> None:
-        assert self.proc is not None
-        self.proc.kill() if kill else self.proc.terminate()
-        self.proc.wait(30)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Station]:
-    """`riverpatrol serve` on a free port with its own data directory and SQLite store."""
-    station = _Station(tmp_path_factory.mktemp("station"))
-    station.start()
-    yield station
-    station.stop()
-
-
-@pytest.fixture(scope="module")
-def page(server: _Station) -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page = context.new_page()
-        page.goto(server.base)
-        yield page
-        browser.close()
 
 
 def _video_signature(page: Any) -> str:
@@ -106,7 +42,7 @@ def _changes(read: Any, timeout_s: float = 30.0) -> tuple[Any, Any]:
     raise AssertionError(f"did not change from {first!r:.80}")
 
 
-def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, server: _Station, short_scenario: dict,
+def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, server: Station, short_scenario: dict,
                                                                  tmp_path: Path) -> None:
     scenario = tmp_path / "short-reach.json"
     scenario.write_text(json.dumps(short_scenario))
@@ -155,7 +91,7 @@ def test_watch_a_patrol_review_a_finding_and_download_the_report(page: Any, serv
 
 
 def test_after_the_station_is_killed_and_restarted_the_page_catches_up_without_gaps(
-        page: Any, server: _Station, short_scenario: dict) -> None:
+        page: Any, server: Station, short_scenario: dict) -> None:
     body = json.dumps({**short_scenario, "name": "killed"}).encode()
     boundary = "riverpatrol-test"
     form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.json\"\r\n"

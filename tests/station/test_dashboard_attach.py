@@ -12,7 +12,7 @@ import pytest
 
 from riverpatrol.simulate_mavlink import free_udp_port
 from riverpatrol.station.server import SCENARIOS
-from tests.station.test_dashboard import ARTIFACTS, page, server  # noqa: F401  (the fixtures)
+from tests.station.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

@@ -1,9 +1,8 @@
 """Real-time factor of `riverpatrol simulate --fast` on the Dongmen demo, start-up included.
 
 Each run is a fresh process pinned to one core (taskset), timed from launch to exit; the factor is
-the patrol's scenario time over that wall time. The process's CPU time (user + system) is printed
-beside it: on a shared machine the wall time also counts other programs' turns on the core. Runs
-once with the fast-mode camera keyframes (every 5 s) and once with 1 Hz keyframes.
+the patrol's scenario time over that wall time. Runs once with the fast-mode camera keyframes (every
+5 s) and once with 1 Hz keyframes.
 
     .venv/bin/python bench/simulate_speed.py [--repeat 5]
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
 import subprocess
@@ -25,22 +23,18 @@ from pathlib import Path
 SCENARIO = Path(str(files("riverpatrol") / "scenarios" / "dongmen-demo.json"))
 
 
-def run_once(keyframe_s: float | None, workdir: Path) -> tuple[float, float, float]:
-    """Scenario seconds, wall seconds and CPU seconds of one run."""
+def run_once(keyframe_s: float | None, workdir: Path) -> tuple[float, float]:
     out = workdir / "run"
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "riverpatrol", "simulate", str(SCENARIO), "--out", str(out)]
     command += ["--fast"] if keyframe_s is None else ["--keyframe-interval", str(keyframe_s)]
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     duration = json.loads((out / "truth.json").read_text())["duration_s"]
-    return duration, wall, cpu
+    return duration, wall
 
 
 def main() -> None:
@@ -51,12 +45,10 @@ def main() -> None:
         for label, keyframe_s in (("keyframes every 5 s (fast mode)", None), ("keyframes every 1 s", 1.0)):
             runs = [run_once(keyframe_s, Path(tmp)) for _ in range(args.repeat)]
             duration = runs[0][0]
-            walls = sorted(w for _, w, _ in runs)
-            cpu = statistics.median(c for _, _, c in runs)
+            walls = sorted(w for _, w in runs)
             print(f"{label}: {duration:.0f} s of patrol, wall median {statistics.median(walls):.2f} s "
                   f"(best {walls[0]:.2f} s) -> {duration / statistics.median(walls):.0f}x real time "
-                  f"(best {duration / walls[0]:.0f}x), one core, start-up included; "
-                  f"CPU median {cpu:.2f} s -> {duration / cpu:.0f}x")
+                  f"(best {duration / walls[0]:.0f}x), one core, start-up included")
 
 
 if __name__ == "__main__":

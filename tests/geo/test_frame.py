@@ -95,22 +95,6 @@ def test_from_river_inverts_to_river_away_from_bends(frame: RiverFrame) -> None:
     np.testing.assert_allclose(n2, n, rtol=0, atol=1e-6)
 
 
-def test_project_point_agrees_with_project(frame: RiverFrame) -> None:
-    """The scalar path gives every point the same (s, n, inside) as the array one: in the water, on
-    the banks, outside bends, beyond the ends and far off on land."""
-    rng = np.random.default_rng(8)
-    s = rng.uniform(-60.0, frame.length + 60.0, 3000)
-    n = rng.uniform(-1.5, 1.5, 3000) * frame.width_at(s) * rng.choice([0.5, 1.0, 20.0], 3000)
-    x, y = frame.from_river(s, n)
-    x = np.concatenate([x, frame.xy[:, 0]])  # the vertices themselves: ties between two segments
-    y = np.concatenate([y, frame.xy[:, 1]])
-    s_all, n_all, inside_all = frame.project(x, y)
-    one = np.array([frame.project_point(float(a), float(b)) for a, b in zip(x, y)])
-    np.testing.assert_allclose(one[:, 0], s_all, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(one[:, 1], n_all, rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(one[:, 2].astype(bool), inside_all)
-
-
 def test_in_water_at_the_banks(frame: RiverFrame) -> None:
     s, n = mid_segment_points(frame, np.random.default_rng(6), 300, (0.5, 0.5))  # n = +-W/2 exactly
     inside = np.sign(n) * 0.01

@@ -91,30 +91,3 @@ def test_a_close_bank_leaves_no_gaps_between_sectors() -> None:
         nearest_angle = np.clip(90.0, centre - 2.5, centre + 2.5)  # the sector's ray closest to abeam
         expected = lateral / np.sin(np.radians(nearest_angle))
         assert np.all(starboard <= np.minimum(np.ceil(expected * 100) + 26, 3000))  # within half a spacing
-
-
-def test_a_vessel_is_seen_whatever_the_sensor_looked_at_before() -> None:
-    """Rings do not depend on earlier scans (the sensor skips vessels it knows are out of reach)."""
-    barge = [{"id": "b", "path": [lonlat(300.0, 5.0), lonlat(100.0, 5.0)], "speed_mps": 2.0,
-              "length_m": 10.0, "beam_m": 3.0, "start_s": 0.0, "loop": False}]
-    fresh = scan(sensor(moving=barge), 200.0, 0.0, 0.0, t=40.0)
-    s = sensor(moving=barge)
-    for t in (0.0, 10.0):  # far from the barge (280 m), which then comes 80 m nearer
-        scan(s, 20.0, 0.0, 0.0, t=t)
-    assert (scan(s, 200.0, 0.0, 0.0, t=40.0) == fresh).all()
-    assert (fresh < 3001).sum() > 5  # the barge is there to be seen
-
-
-def test_scan_by_scan_rings_match_fresh_ones_as_a_vessel_passes() -> None:
-    """A boat avoiding asks for one ring per scan (the sensor places the vessel ahead for the next
-    scans): every ring is the one a sensor asked only for that scan gives."""
-    barge = [{"id": "b", "path": [lonlat(300.0, 5.0), lonlat(100.0, 5.0)], "speed_mps": 2.0,
-              "length_m": 10.0, "beam_m": 3.0, "start_s": 0.0, "loop": False}]
-    stepping = sensor(moving=barge)
-    seen = 0
-    for k in range(300, 700, 3):  # t = 30 s to 70 s: the barge comes, passes abeam and goes
-        t = np.arange(k, k + 1) * 0.1  # scan times as the twin's clock makes them
-        ring = scan(stepping, 200.0, 0.0, 0.0, t=float(t[0]))
-        assert (ring == scan(sensor(moving=barge), 200.0, 0.0, 0.0, t=float(t[0]))).all()
-        seen += int((ring[36:72] < 1000).any())  # something within 10 m to port: the barge
-    assert seen > 20

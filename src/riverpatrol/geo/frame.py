@@ -8,8 +8,6 @@ scoring tool does, so a point gets the same (s, n) everywhere in the system.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -158,58 +156,6 @@ class RiverFrame:
             self._project_onto(np.arange(len(self.seg_len)), px[idx], py[idx], sub_s, sub_n, sub_in)
             s[idx], n[idx], inside[idx] = sub_s, sub_n, sub_in
         return s, n, inside
-
-    def project_point(self, x: float, y: float) -> tuple[float, float, bool]:
-        """``project`` for one point, in scalar maths: what a boat stepping tick by tick needs, where
-        numpy's per-call overhead would dominate. The segments tried first are those listed for the
-        point's grid cell (every segment within the river's widest width of the cell); a point
-        farther than that from all of them tries every segment, as ``project`` does."""
-        cells, size = self._segment_cells
-        near = cells.get((math.floor(x / size), math.floor(y / size)))
-        best, k, raw = self._nearest_segment(x, y, near or range(len(self.seg_len)))
-        if near and best > size:
-            best, k, raw = self._nearest_segment(x, y, range(len(self.seg_len)))
-        ax, ay, dx, dy, _ = self._segments_py[k]
-        t = min(max(raw, 0.0), 1.0)
-        n = math.copysign(best, dx * (y - ay) - dy * (x - ax))
-        past_end = (k == 0 and raw < 0.0) or (k == len(self.seg_len) - 1 and raw > 1.0)
-        return self._vertex_s_py[k] + t * self._seg_len_py[k], n, not past_end
-
-    def _nearest_segment(self, x: float, y: float, candidates: Iterable[int]) -> tuple[float, int, float]:
-        """Distance to the nearest of ``candidates`` (ascending: ties go to the first), its index and
-        the unclipped position of the foot along it (0 at its start, 1 at its end)."""
-        segs = self._segments_py
-        best, k, raw = math.inf, 0, 0.0
-        for j in candidates:
-            ax, ay, dx, dy, len2 = segs[j]
-            r = ((x - ax) * dx + (y - ay) * dy) / len2
-            t = 0.0 if r < 0.0 else 1.0 if r > 1.0 else r
-            d = math.hypot(ax + dx * t - x, ay + dy * t - y)
-            if d < best:
-                best, k, raw = d, j, r
-        return best, k, raw
-
-    @cached_property
-    def _segment_cells(self) -> tuple[dict[tuple[int, int], list[int]], float]:
-        """Square cells as wide as the river's widest width, each listing (ascending) the segments
-        whose bounding box comes within that width of it, and the cell size."""
-        size = float(self.widths.max())
-        cells: dict[tuple[int, int], list[int]] = {}
-        lo = np.floor((self._seg_lo - size) / size).astype(int).tolist()
-        hi = np.floor((self._seg_hi + size) / size).astype(int).tolist()
-        for k, ((i0, j0), (i1, j1)) in enumerate(zip(lo, hi)):
-            for i in range(i0, i1 + 1):
-                for j in range(j0, j1 + 1):
-                    cells.setdefault((i, j), []).append(k)
-        return cells, size
-
-    @cached_property
-    def _vertex_s_py(self) -> list[float]:
-        return self.vertex_s.tolist()
-
-    @cached_property
-    def _seg_len_py(self) -> list[float]:
-        return self.seg_len.tolist()
 
     @cached_property
     def _seg_lo(self) -> FloatArray:

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from riverpatrol.autonomy.routes import mission_items, plan_route
-from riverpatrol.patrollog import PatrolLog, PatrolLogError, PatrolLogWriter
+from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import LOG_NAME, log_metadata
 from riverpatrol.station import models
-from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
+from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, write_window
 from riverpatrol.station.live import Hub, live_message
 from riverpatrol.station.mavlink_log import TAPPED, MavlinkRecorder
-from riverpatrol.station.patrols import COMMANDS, LIVE_MAPS, CommandRefused
+from riverpatrol.station.patrols import COMMANDS, CommandRefused, announce_status, store_analysis
 from riverpatrol.station.store import Store
 from riverpatrol.vehicle.autopilot import AutopilotError
 from riverpatrol.vehicle.link import LinkError
@@ -195,13 +195,7 @@ class AttachedBoats:
         with PatrolLog(path) as log:
             if "river" not in log.meta:
                 return None  # no map of the river: a track and its samples, nothing to place them on
-        try:
-            result, segments = run_analysis(path, path.parent / "analysis", LIVE_MAPS)
-            with self.store.session() as session:
-                write_analysis(session, boat.patrol_id, result, segments)
-        except (ValueError, PatrolLogError) as exc:
-            return f"analysis: {exc}"
-        return None
+        return store_analysis(self.store, boat.patrol_id, path)
 
     @staticmethod
     def _close(boat: _Attached, log: PatrolLogWriter, tail: LogTail) -> None:
@@ -211,13 +205,7 @@ class AttachedBoats:
 
     def _set_status(self, boat: _Attached, status: str, error: str | None = None) -> None:
         boat.status = status
-        with self.store.session() as session:
-            patrol = session.get_one(models.Patrol, boat.patrol_id)
-            patrol.status = status
-            if error:
-                patrol.error = error[:2000]
-        self.hub.publish(boat.patrol_id, {"type": "status", "patrol": boat.patrol_id, "status": status,
-                                          "error": error})
+        announce_status(self.store, self.hub, boat.patrol_id, status, error)
 
 
 def _start_route(pilot: MavlinkAutopilot, scenario: Scenario) -> None:

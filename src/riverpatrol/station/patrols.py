@@ -162,21 +162,32 @@ class PatrolRunner:
             self.hub.publish(run.patrol_id, message)
 
     def _finish(self, run: _Run, status: str, log_path: Path) -> None:
-        error = None
-        try:
-            result, segments = run_analysis(log_path, log_path.parent / "analysis", LIVE_MAPS)
-            with self.store.session() as session:
-                write_analysis(session, run.patrol_id, result, segments)
-        except (ValueError, PatrolLogError) as exc:  # too little to analyse: the patrol itself stands
-            error = f"analysis: {exc}"
-        self._set_status(run, status, error=error)
+        self._set_status(run, status, error=store_analysis(self.store, run.patrol_id, log_path))
 
     def _set_status(self, run: _Run, status: str, error: str | None = None) -> None:
         run.status = status
-        with self.store.session() as session:
-            patrol = session.get_one(models.Patrol, run.patrol_id)
-            patrol.status = status
-            if error:
-                patrol.error = error[:2000]
-        self.hub.publish(run.patrol_id, {"type": "status", "patrol": run.patrol_id, "status": status,
-                                         "error": error})
+        announce_status(self.store, self.hub, run.patrol_id, status, error)
+
+
+def store_analysis(store: Store, patrol_id: int, log_path: Path) -> str | None:
+    """Analyse a finished patrol's log and store its findings and segments; the reason if it cannot.
+
+    Too little to analyse is not a failure of the patrol: what it recorded stands.
+    """
+    try:
+        result, segments = run_analysis(log_path, log_path.parent / "analysis", LIVE_MAPS)
+        with store.session() as session:
+            write_analysis(session, patrol_id, result, segments)
+    except (ValueError, PatrolLogError) as exc:
+        return f"analysis: {exc}"
+    return None
+
+
+def announce_status(store: Store, hub: Hub, patrol_id: int, status: str, error: str | None = None) -> None:
+    """A patrol's new status (and what went wrong) into the store, then onto its live feed."""
+    with store.session() as session:
+        patrol = session.get_one(models.Patrol, patrol_id)
+        patrol.status = status
+        if error:
+            patrol.error = error[:2000]
+    hub.publish(patrol_id, {"type": "status", "patrol": patrol_id, "status": status, "error": error})

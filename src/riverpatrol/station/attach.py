@@ -25,10 +25,10 @@ from riverpatrol.patrollog import PatrolLog, PatrolLogWriter
 from riverpatrol.scenario import Scenario
 from riverpatrol.simulate import LOG_NAME, log_metadata
 from riverpatrol.station import models
-from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, write_window
-from riverpatrol.station.live import Hub, live_message
+from riverpatrol.station.ingest import LogTail, new_patrol_dir
+from riverpatrol.station.live import Hub
 from riverpatrol.station.mavlink_log import TAPPED, MavlinkRecorder
-from riverpatrol.station.patrols import COMMANDS, CommandRefused, announce_status, store_analysis
+from riverpatrol.station.patrols import COMMANDS, CommandRefused, announce_status, store_analysis, store_and_publish
 from riverpatrol.station.store import Store
 from riverpatrol.vehicle.autopilot import AutopilotError
 from riverpatrol.vehicle.link import LinkError
@@ -166,7 +166,7 @@ class AttachedBoats:
                 recorder.record(_drain(boat.inbox), boat.pilot.scans(), boat.pilot.events(), final=final)
                 until = None if final else recorder.newest - LATE_S
                 if until is None or until > tail.t:
-                    self._ingest(boat, tail.read(until))
+                    store_and_publish(self.store, self.hub, boat.patrol_id, tail.read(until), boat.status, time.time())
                 if final:
                     break
         except Exception as exc:  # the patrol failed: keep what arrived, say why
@@ -179,15 +179,6 @@ class AttachedBoats:
             self._set_status(boat, "interrupted")
         else:
             self._set_status(boat, "detached", error=self._analyse(boat))
-
-    def _ingest(self, boat: _Attached, window: Window) -> None:
-        committed = time.time()
-        with self.store.session() as session:
-            write_window(session, boat.patrol_id, window)
-        if not window.empty():
-            message = live_message(boat.patrol_id, window, status=boat.status)
-            message["committed_unix"] = committed
-            self.hub.publish(boat.patrol_id, message)
 
     def _analyse(self, boat: _Attached) -> str | None:
         """Findings and segments when the log carries a river map; the reason when it cannot."""

@@ -149,17 +149,12 @@ class PatrolRunner:
         return run.status == "returning" and run.returned
 
     def _ingest(self, run: _Run, tail: LogTail, window: Window, committed_unix: float) -> None:
-        with self.store.session() as session:
-            write_window(session, run.patrol_id, window)
+        store_and_publish(self.store, self.hub, run.patrol_id, window, run.status, committed_unix)
         if any(e["kind"] == "target_reached" and e["detail"].get("mode") == Mode.RTL.name for e in window.events):
             run.returned = True
         clock = PatrolClock(**tail.log.meta["paced"])  # when each record's time came on the boat side
         for frame in window.video:
             self.video.push(run.patrol_id, frame["t"], frame["jpeg"], clock.due(frame["t"]))
-        if not window.empty():
-            message = live_message(run.patrol_id, window, status=run.status)
-            message["committed_unix"] = committed_unix
-            self.hub.publish(run.patrol_id, message)
 
     def _finish(self, run: _Run, status: str, log_path: Path) -> None:
         self._set_status(run, status, error=store_analysis(self.store, run.patrol_id, log_path))
@@ -167,6 +162,18 @@ class PatrolRunner:
     def _set_status(self, run: _Run, status: str, error: str | None = None) -> None:
         run.status = status
         announce_status(self.store, self.hub, run.patrol_id, status, error)
+
+
+def store_and_publish(store: Store, hub: Hub, patrol_id: int, window: Window, status: str,
+                      committed_unix: float) -> None:
+    """A window of a live patrol into the store, then (if it holds anything) onto its live feed:
+    what a viewer is shown is already stored. ``committed_unix`` is when the boat side had it."""
+    with store.session() as session:
+        write_window(session, patrol_id, window)
+    if not window.empty():
+        message = live_message(patrol_id, window, status=status)
+        message["committed_unix"] = committed_unix
+        hub.publish(patrol_id, message)
 
 
 def store_analysis(store: Store, patrol_id: int, log_path: Path) -> str | None:

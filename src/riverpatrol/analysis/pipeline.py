@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from riverpatrol.analysis.camera_evidence import camera_sightings, with_camera
+from riverpatrol.analysis.camera_evidence import Sighting, camera_sightings, with_camera
 from riverpatrol.analysis.findings import Finding, findings_geojson
 from riverpatrol.analysis.segments import segments_geojson
 from riverpatrol.analysis.standards import CLASS_NAMES_EN, CLASS_NAMES_ZH, classify, classify_segments
@@ -55,13 +55,13 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
     """Write findings.geojson, segments.geojson, map.nc and maps/*.png (for ``maps``), overview.png
     and summary.json.
 
-    The outfall search, the longest step, runs in a worker process (forked, so it starts at once
-    with everything imported) while this one reads the camera and draws the maps: on two cores
-    the analysis takes about as long as the search.
+    The outfall search and the camera, the longest steps after the maps, each run in a worker
+    process (forked, so they start at once with everything imported) while this one classifies
+    and draws the maps: on two cores the three take about as long as the longest.
     """
     step = progress or (lambda _: None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with PatrolLog(log_path) as log, ProcessPoolExecutor(1, mp_context=get_context("fork")) as worker:
+    with PatrolLog(log_path) as log, ProcessPoolExecutor(2, mp_context=get_context("fork")) as worker:
         meta = log.meta
         frame = river_frame(meta)
         step("positions")
@@ -71,6 +71,7 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         sonde = log.columns("sonde")
         fixes = Fixes.from_log(log, frame)
         searched = worker.submit(_outfalls, log_path, fixes)
+        seen = worker.submit(_camera, log_path, frame, fixes)
         track = Track.at_times(fixes, frame, sonde["t"])
         step("quality control")
         from riverpatrol.analysis.qc import quality_control_sonde  # scipy: imported while the search runs
@@ -80,8 +81,6 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
         step("GB 3838 classes")
         per_sample = classify(measured, qc.valid)
         segments = classify_segments(track.s, measured, qc.valid)
-        step("camera")
-        sightings = camera_sightings(log, frame, fixes)
         files = {
             "findings": out_dir / "findings.geojson",
             "segments": out_dir / "segments.geojson",
@@ -97,7 +96,7 @@ def analyze(log_path: Path, out_dir: Path, *, maps: tuple[str, ...] = DEFAULT_MA
             files.update(_maps(frame, track, {name: measured[name] for name in mapped},
                                {name: qc.valid[name] for name in mapped}, out_dir, (lon, lat)))
         step("suspected outfalls")
-        findings = with_camera(searched.result(), sightings)
+        findings = with_camera(searched.result(), seen.result())
     findings_doc = findings_geojson(findings, frame)
     write_json(files["findings"], findings_doc)
     step("overview")
@@ -115,6 +114,12 @@ def _outfalls(log_path: Path, fixes: Fixes) -> list[Finding]:
 
     with PatrolLog(log_path) as log:
         return detect_outfalls(log, fixes)
+
+
+def _camera(log_path: Path, frame: RiverFrame, fixes: Fixes) -> list[Sighting]:
+    """Camera sightings on the worker's own connection to the log."""
+    with PatrolLog(log_path) as log:
+        return camera_sightings(log, frame, fixes)
 
 
 def _maps(frame: RiverFrame, track: Track, fields: dict[str, np.ndarray], valid: dict[str, np.ndarray],

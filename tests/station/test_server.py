@@ -143,3 +143,11 @@ def test_report_evidence_and_snapshot_of_a_stored_patrol(client: TestClient, sto
     assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
     assert "Suspected outfalls and their evidence" in report.text
     assert client.get("/api/patrols/999/report.pdf").status_code == 404
+
+
+def test_the_dashboard_link_to_a_patrol_keeps_its_query(client: TestClient) -> None:
+    """``/?patrol=ID`` is how a patrol is shared: the redirect to the page must not drop it."""
+    plain = client.get("/", follow_redirects=False)
+    linked = client.get("/?patrol=7&lang=zh", follow_redirects=False)
+    assert plain.headers["location"] == "/static/index.html"
+    assert linked.headers["location"] == "/static/index.html?patrol=7&lang=zh"

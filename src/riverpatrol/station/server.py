@@ -389,8 +389,10 @@ def create_app(store: Store) -> FastAPI:
 
     # ---- dashboard -----------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/static/index.html")
+    def index(request: Request) -> RedirectResponse:
+        """The dashboard, keeping the query: ``/?patrol=ID`` opens that patrol."""
+        query = request.url.query
+        return RedirectResponse("/static/index.html" + (f"?{query}" if query else ""))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -6,7 +6,8 @@ patrol clock reaches its time: the patrol log's ``paced`` metadata gives patrol 
 clock. Every patrol's live feed has a WebSocket listener here; the dashboard (Playwright driving
 /usr/bin/chromium) shows one patrol and notes, for each batch it draws, the time of the animation
 frame that paints it (the clock when its requestAnimationFrame callback runs). Fixes and sonde
-samples are counted; the first WARMUP_S of patrol time is left out.
+samples are counted from WARMUP_S after the last patrol started (every twin starts in a process of
+its own, and the first seconds measure ten interpreters importing at once, not the live path).
 
     .venv/bin/python bench/station_live.py [DURATION_S [PATROLS]]
 """
@@ -57,7 +58,7 @@ def main(duration_s: float, patrols: int) -> None:
         load = os.getloadavg()[0]
         for patrol_id in ids:
             post(f"{station.base}/api/patrols/{patrol_id}/command", {"command": "abort"})
-    print(f"{patrols} patrol(s) at real time, {duration_s:.0f} s (first {WARMUP_S:.0f} s left out); station process "
+    print(f"{patrols} patrol(s) at real time, {duration_s:.0f} s (from {WARMUP_S:.0f} s after the last one started); station process "
           f"{cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); load average {load:.1f}")
     _print("produced -> WebSocket client", received, f"records of {patrols} patrol(s)")
     _print("produced -> drawn in Chromium", drawn, "records of 1 patrol")
@@ -67,6 +68,7 @@ async def _watch(station: Station, ids: list[int], clocks: dict[int, PatrolClock
                  duration_s: float) -> tuple[list[float], list[float]]:
     received: list[float] = []
     end = time.monotonic() + duration_s
+    steady = max(c.start_unix for c in clocks.values()) + WARMUP_S  # every patrol under way
 
     async def listen(patrol_id: int) -> None:
         clock = clocks[patrol_id]
@@ -82,7 +84,7 @@ async def _watch(station: Station, ids: list[int], clocks: dict[int, PatrolClock
                 if message.get("type") != "batch" or message.get("replay"):
                     continue
                 times = [p[0] for p in message["positions"]] + [s["t"] for s in message["samples"]]
-                received.extend(now - clock.due(t) for t in times if t >= WARMUP_S)
+                received.extend(now - clock.due(t) for t in times if clock.due(t) >= steady)
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
@@ -94,7 +96,7 @@ async def _watch(station: Station, ids: list[int], clocks: dict[int, PatrolClock
         marks = await page.evaluate("() => window.drawn")
         await browser.close()
     clock = clocks[ids[0]]
-    drawn = [at / 1000 - clock.due(t) for at, times in marks for t in times if t >= WARMUP_S]
+    drawn = [at / 1000 - clock.due(t) for at, times in marks for t in times if clock.due(t) >= steady]
     return received, drawn
 
 

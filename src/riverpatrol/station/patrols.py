@@ -1,37 +1,41 @@
-"""Patrols the station runs: a scenario's patrol in the twin, in a worker thread, ingested live.
+"""Patrols the station runs: a scenario's patrol in the twin, in a process of its own, ingested live.
 
-The worker runs ``riverpatrol.simulate.simulate`` at the chosen speedup, which commits each record
-to the log when the patrol clock reaches its time and says so; the log is then read forward at once
-(the same ``LogTail`` as import), stored, and published to the live feed and the video feed.
-Operator commands (pause = HOLD, resume = AUTO, abort = RTL) go to the boat through the autopilot
-interface after every control tick; an aborted patrol ends when the boat is home. When the patrol
+A worker thread per patrol starts the twin's process (``twin_process``), which runs
+``riverpatrol.simulate.simulate`` at the chosen speedup, commits each record to the log when the
+patrol clock reaches its time and says so over a pipe; the log is then read forward at once (the
+same ``LogTail`` as import), stored, and published to the live feed and the video feed. Operator
+commands (pause = HOLD, resume = AUTO, abort = RTL) go down the pipe to the boat's autopilot, applied
+after its next control tick; an aborted patrol ends when the boat is home. When the patrol
 ends the analysis runs and its findings are stored and announced.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from riverpatrol.patrollog import PatrolLog, PatrolLogError
 from riverpatrol.scenario import Scenario
 from riverpatrol.pacing import PatrolClock
-from riverpatrol.simulate import log_metadata, simulate
+from riverpatrol.simulate import log_metadata
 from riverpatrol.station import models
 from riverpatrol.station.ingest import LogTail, Window, new_patrol_dir, run_analysis, write_analysis, write_window
 from riverpatrol.station.live import Hub, live_message
 from riverpatrol.station.store import Store
+from riverpatrol.station.twin_process import FINISH, run_twin
 from riverpatrol.station.video import VideoFeed
-from riverpatrol.vehicle.direct import DirectAutopilot
 from riverpatrol.vehicle.mission import Mode
 
 VIDEO_FPS = 15.0  # camera frames per wall-clock second asked of the twin
 GNSS_HZ = 10.0  # fixes a second: the live map moves at the control rate
 LIVE_MAPS = ("conductivity", "nh3n", "do")
+_POLL_S = 0.05  # how long the worker waits for the twin before it looks at the operator's commands
 COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
 _log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class _Run:
     video_fps: float
     status: str = "running"
     returned: bool = False  # an aborted boat has reached home
+    finishing: bool = False  # the twin has been told to end the patrol
     commands: queue.Queue[str] = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
@@ -113,40 +118,62 @@ class PatrolRunner:
 
     # ---- the worker ----------------------------------------------------------------------------
     def _work(self, run: _Run) -> None:
+        """Run the twin in its own process (``twin_process``) and ingest its log as it commits."""
         out = run.out
         tail: LogTail | None = None
-
-        def progress(now: float, _expected: float) -> None:
-            nonlocal tail
-            committed = time.time()  # the boat side has just committed everything up to ``now``
-            if tail is None:
-                tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail, tail.read(now), committed)
-
+        context = multiprocessing.get_context("spawn")  # a fork of a threaded server is unsafe
+        conn, child_end = context.Pipe()
+        twin = context.Process(target=run_twin, name=f"twin-{run.patrol_id}", daemon=True,
+                               args=(child_end, run.scenario, out, run.speedup, run.speedup / run.video_fps, GNSS_HZ))
         try:
-            simulate(run.scenario, out, speedup=run.speedup, keyframe_s=run.speedup / run.video_fps, gnss_hz=GNSS_HZ,
-                     progress=progress, control=lambda pilot: self._control(run, pilot))
-            if tail is None:
+            twin.start()
+            child_end.close()
+            ended: tuple[str, object] | None = None
+            while ended is None:
+                self._relay(run, conn)
+                if not conn.poll(_POLL_S):
+                    if not twin.is_alive() and not conn.poll():
+                        ended = ("failed", f"the twin's process ended (exit code {twin.exitcode})")
+                    continue
+                kind, value = conn.recv()
+                if kind != "progress":
+                    ended = (kind, value)
+                    continue
+                committed = time.time()  # the boat side has just committed everything up to ``value``
+                if tail is None:
+                    tail = LogTail(PatrolLog(out / "patrol.sqlite"))
+                self._ingest(run, tail, tail.read(float(value)), committed)  # type: ignore[arg-type]
+            if tail is None and (out / "patrol.sqlite").is_file():
                 tail = LogTail(PatrolLog(out / "patrol.sqlite"))
-            self._ingest(run, tail, tail.read(None), time.time())
-            tail.log.close()
+            if tail is not None:
+                self._ingest(run, tail, tail.read(None), time.time())
+                tail.log.close()
+            if ended[0] == "failed":
+                raise RuntimeError(str(ended[1]))
             if run.status == "stopped":  # the station is shutting down: no time for the analysis
                 self._set_status(run, "interrupted")
             else:
                 self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
         except Exception as exc:  # the patrol failed: keep what arrived, say why
             _log.exception("patrol %s failed", run.patrol_id)
-            self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._set_status(run, "failed", error=str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+            twin.join(10.0)
+            if twin.is_alive():
+                twin.kill()
 
-    def _control(self, run: _Run, pilot: DirectAutopilot) -> bool:
+    def _relay(self, run: _Run, conn: Connection) -> None:
+        """Operator commands to the twin, and the end of the patrol once it is due."""
         while not run.commands.empty():
             mode, status = COMMANDS[run.commands.get()]
-            pilot.set_mode(mode)
+            conn.send(mode.name)
             self._set_status(run, status)
-        if run.stop.is_set():
-            run.status = "stopped"
-            return True
-        return run.status == "returning" and run.returned
+        if not run.finishing and (run.stop.is_set() or (run.status == "returning" and run.returned)):
+            if run.stop.is_set():
+                run.status = "stopped"
+            conn.send(FINISH)
+            run.finishing = True
 
     def _ingest(self, run: _Run, tail: LogTail, window: Window, committed_unix: float) -> None:
         store_and_publish(self.store, self.hub, run.patrol_id, window, run.status, committed_unix)

@@ -43,7 +43,11 @@ class NearWater:
         f = np.minimum(np.maximum(((x - ax) * dx + (y - ay) * dy) / len2, 0.0), 1.0)
         self._seg_gap = np.hypot(ax + dx * f - x, ay + dy * f - y)  # each segment's distance to the focus
         self._segs = k
-        self._near = (ax, ay, dx, dy, len2)
+        # rows: start x, start y, dx, dy, squared length, chainage at the start, length: one fancy
+        # index picks a subset of segments for a query (these arrays are a few long, so each numpy
+        # call costs far more than its arithmetic)
+        self._near = np.vstack([ax, ay, dx, dy, len2, self.river.vertex_s[k], self.river.seg_len[k]])
+        self._ends = bool(len(k)) and (int(k[0]) == 0 or int(k[-1]) == len(self.river.seg_len) - 1)
 
     def river_coords(self, x: FloatArray, y: FloatArray,
                      within_m: float | None = None) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
@@ -53,23 +57,25 @@ class NearWater:
         With ``within_m`` (every point that near the focus) only the segments that can be nearest
         to such a point are tried: no farther from the focus than the nearest one plus twice that.
         """
-        ax, ay, dx, dy, len2 = self._near
-        segs = self._segs
-        few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m if within_m is not None else None
-        if few is not None and few.any():
-            ax, ay, dx, dy, len2, segs = ax[few], ay[few], dx[few], dy[few], len2[few], segs[few]
+        near, segs = self._near, self._segs
+        if within_m is not None:
+            few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m
+            if not few.all() and few.any():
+                near, segs = near[:, few], segs[few]
+        ax, ay, dx, dy, len2, start_s, seg_len = near
         qx, qy = x[:, None], y[:, None]
         raw = ((qx - ax) * dx + (qy - ay) * dy) / len2
         f = np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip costs more on small arrays
         gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
         j = np.argmin(gap, axis=1)
         rows = np.arange(len(j))
-        seg = segs[j]
-        river = self.river
-        s = river.vertex_s[seg] + f[rows, j] * river.seg_len[seg]
+        s = start_s[j] + f[rows, j] * seg_len[j]
         left = dx[j] * (y - ay[j]) - dy[j] * (x - ax[j]) >= 0.0
         n = np.where(left, gap[rows, j], -gap[rows, j])
-        past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(river.seg_len) - 1) & (raw[rows, j] > 1.0))
+        if not self._ends:  # no segment here ends the reach: nothing can lie past an end
+            return s, n, np.zeros(len(j), dtype=bool)
+        seg = segs[j]
+        past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(self.river.seg_len) - 1) & (raw[rows, j] > 1.0))
         return s, n, past_end
 
     def clearance(self, x: FloatArray, y: FloatArray, within_m: float | None = None) -> FloatArray:

@@ -69,9 +69,11 @@ class NearWater:
         gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
         j = np.argmin(gap, axis=1)
         rows = np.arange(len(j))
-        s = start_s[j] + f[rows, j] * seg_len[j]
-        left = dx[j] * (y - ay[j]) - dy[j] * (x - ax[j]) >= 0.0
-        n = np.where(left, gap[rows, j], -gap[rows, j])
+        jx, jy, jdx, jdy, _, j_start, j_len = near[:, j]  # each point's nearest segment
+        s = j_start + f[rows, j] * j_len
+        left = jdx * (y - jy) - jdy * (x - jx) >= 0.0
+        off = gap[rows, j]
+        n = np.where(left, off, -off)
         if not self._ends:  # no segment here ends the reach: nothing can lie past an end
             return s, n, np.zeros(len(j), dtype=bool)
         seg = segs[j]

@@ -94,3 +94,21 @@ def test_no_candidate_takes_the_boat_ashore(river: RiverFrame) -> None:
                                                        obstacles, [], np.array([0.0, -1.5]))
     ahead = np.array([100.0, -7.5]) + velocity * np.array([[1.0], [2.0], [3.0]])
     assert np.all(river.bank_clearance(ahead[:, 0], ahead[:, 1]) >= 2.0 - 1e-9)
+
+
+def test_a_boat_squeezed_against_the_bank_never_goes_deeper(river: RiverFrame) -> None:
+    """Already inside the bank's hard limit (1.5 m of water, the limit 1.8 m), as a vessel can
+    squeeze it there, with that vessel coming head-on close beside it: every candidate is refused
+    by the bank rule, and the choice among them must still be one that takes no more water, not
+    the one that best dodges the vessel by running up the bank."""
+    water = NearWater(river, 30.0)
+    pos = np.array([100.0, -8.5])
+    water.focus(*pos)
+    hull = np.array([[x, y] for x in np.arange(101.0, 110.1, 1.5) for y in (-6.8, -4.8)])
+    vessel = Track(1, 0.0, 105.5, -5.8, hull, vx=-1.5, vy=0.0, hits=20)
+    obstacles = Obstacles(hull, np.tile([[-1.5, 0.0]], (len(hull), 1)), [vessel], 2.0)
+    velocity, clear = VelocityChooser(water, CONFIG).choose(pos, np.array([1.5, 0.0]), obstacles, [vessel],
+                                                            np.array([1.5, 0.0]))
+    ahead = pos + velocity * np.array([[1.0], [2.0], [3.0]])
+    assert not clear
+    assert np.all(river.bank_clearance(ahead[:, 0], ahead[:, 1]) >= 1.5 - 1e-9)

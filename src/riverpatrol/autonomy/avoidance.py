@@ -159,14 +159,14 @@ class _Verdict:
     ttc: FloatArray  # first contact with what is predicted
     what_if: FloatArray  # first contact with what a vessel might do
     crowding: FloatArray  # cost of passing close to what is predicted
-    ashore: NDArray[np.bool_]
+    ashore: FloatArray  # metres short of the bank's hard limit (0: clear of it)
     intrusion: FloatArray  # cost of eating into the bank margin
     wrong_side: FloatArray  # 1 where a head-on vessel would be passed starboard to starboard
 
     def clear(self, k: int, cfg: AvoidanceConfig, factor: float) -> bool:
         """Candidate ``k`` meets nothing for ``factor`` horizons and keeps every rule."""
         return bool(self.ttc[k] >= cfg.horizon_s * factor and self.what_if[k] >= WHAT_IF_S
-                    and not self.ashore[k] and not self.wrong_side[k] and self.intrusion[k] == 0.0
+                    and self.ashore[k] == 0.0 and not self.wrong_side[k] and self.intrusion[k] == 0.0
                     and self.crowding[k] == 0.0)
 
 
@@ -201,7 +201,8 @@ class VelocityChooser:
         cost += np.where(what_if < WHAT_IF_S, 1.5 + 1.5 * (WHAT_IF_S - what_if) / WHAT_IF_S, 0.0)
         cost += verdict.crowding + verdict.intrusion + cfg.colregs_weight * verdict.wrong_side
         # Never the bank; a contact sooner than hard_s only if nothing else is left, the latest one.
-        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * verdict.ashore
+        cost += np.where(ttc < cfg.hard_s, 100.0 + 10.0 * (cfg.hard_s - ttc), 0.0) + 1000.0 * (verdict.ashore > 0.0)
+        cost += 1000.0 * verdict.ashore  # once short of the limit (squeezed there), back out, never deeper
         return candidates[int(np.argmin(cost))], verdict.clear(0, cfg, clear_factor)
 
     def is_clear(self, pos: FloatArray, preferred: FloatArray, obstacles: Obstacles, head_on: list[Track]) -> bool:
@@ -237,8 +238,9 @@ class VelocityChooser:
         return ttc[:, :m].min(axis=1), possible, np.maximum(cfg.keep_m + NEAR_PASS_M - near, 0.0)
 
     def _bank_costs(self, pos: FloatArray, candidates: FloatArray,
-                    current: FloatArray) -> tuple[NDArray[np.bool_], FloatArray]:
-        """Which candidates go ashore, and what each costs for eating into the bank margin.
+                    current: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """How far each candidate goes short of the bank's hard limit (0 where it keeps it), and what
+        each costs for eating into the bank margin.
 
         Over the next ``BANK_CHECK_S`` the boat's circle must keep ``BANK_HARD_M`` of water (else
         refused); within the margin every centimetre nearer costs, so the boat is pushed off the
@@ -260,7 +262,7 @@ class VelocityChooser:
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
         worst = np.minimum(np.minimum(end, first), turning)
         intrusion = np.maximum(cfg.radius_m + cfg.bank_margin_m - worst, 0.0)
-        return worst < cfg.radius_m + BANK_HARD_M, 10.0 * intrusion
+        return np.maximum(cfg.radius_m + BANK_HARD_M - worst, 0.0), 10.0 * intrusion
 
     def _starboard_passes(self, pos: FloatArray, candidates: FloatArray, head_on: list[Track]) -> FloatArray:
         """1 where a candidate would leave a head-on vessel on the boat's starboard side, else 0."""

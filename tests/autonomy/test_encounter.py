@@ -82,3 +82,20 @@ def test_a_vessel_found_again_as_a_new_track_keeps_its_side(river: RiverFrame) -
     encounters.aim(np.array([100.2, -0.3]), 1.0, 1.5, 0.0, [Track(2, 0.2, 110.1, 0.0, _vessel(110.1, 0.0, 0.5).points,
                                                                   vx=0.5, vy=0.0, hits=20)])
     assert encounters.sides == {2: 1.0}
+
+
+def test_a_side_misjudged_from_afar_is_given_up_while_there_is_time(river: RiverFrame) -> None:
+    """Seen at 19 m the lane looks 3 m nearer the middle than it is (a 5 degree sector smears it):
+    starboard seems to have room and is kept. When the lane firms up and starboard has none, the
+    boat crosses to the side that has, as long as the vessel is RETHINK_M off; nearer, it holds on."""
+    encounters = _encounters(river, (100.0, -5.0))
+    pos = np.array([100.0, -5.0])
+    encounters.aim(pos, 1.0, 1.5, -5.0, [_vessel(119.0, -2.0, -1.5)])
+    assert encounters.sides == {1: -1.0}  # starboard, as it looked
+    aim = encounters.aim(pos, 1.0, 1.5, -5.0, [_vessel(117.0, -5.0, -1.5)])
+    assert encounters.sides == {1: 1.0}
+    assert aim is not None and aim[1] >= -5.0 + 1.75 + 2.2
+    late = _encounters(river, (100.0, -5.0))
+    late.aim(pos, 1.0, 1.5, -5.0, [_vessel(113.0, -2.0, -1.5)])
+    late.aim(pos, 1.0, 1.5, -5.0, [_vessel(112.0, -5.0, -1.5)])
+    assert late.sides == {1: -1.0}  # 12 m off: too late to cross its bow

@@ -35,6 +35,8 @@ REMEMBER_S = 3.0  # ... if the lost one was seen this recently
 COMMIT_M = 20.0  # a side is kept once the vessel is this near; farther, a 5 degree sector smears its
 # lane over metres and its speed is rough, so the side is chosen afresh on every scan
 BANK_KEEP_M = 1.2  # the aim keeps the boat's circle this far from the bank (BANK_HARD_M if it must)
+RETHINK_M = 15.0  # a kept side with no room left (the lane was misjudged from afar) is given up while
+# the vessel is at least this far off, if the other side has room: time enough to cross over
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ class Encounters:
         active.sort(key=lambda r: max(r.s_lo - s0, s0 - r.s_hi, 0.0))
         self._remember_lost(now, runs)
         committed = [r for r in active if r.distance_m <= COMMIT_M]  # far off, a side is only a first guess
-        self.sides = {r.id: self.sides[r.id] for r in committed if r.id in self.sides}
+        self.sides = {r.id: self.sides[r.id] for r in committed if r.id in self.sides
+                      and not self._misjudged(r, self.sides[r.id], half)}
         aim_n = lane_n
         for _ in range(len(active)):  # each pass may put the aim into another vessel's lane
             blocking = [r for r in active if r.id not in self.sides and (
@@ -138,13 +141,24 @@ class Encounters:
 
     def _side(self, run: _Run, n0: float, half: float, direction: float) -> float:
         """+1 to pass on the vessel's left (higher n), -1 on its right: where there is room at all."""
-        limit = half - BANK_KEEP_M
-        room = {1.0: limit - (run.n_hi + self.keep_m), -1.0: (run.n_lo - self.keep_m) + limit}
+        room = self._room(run, half)
         if direction * run.along_mps < 0.0 and room[-direction] >= 0.0:
             return -direction  # head-on: starboard (the right bank going downstream)
         if min(room.values()) >= 0.0:  # either will do: stay on the side the boat is on
             return 1.0 if n0 >= (run.n_lo + run.n_hi) / 2.0 else -1.0
         return max(room, key=lambda side: room[side])
+
+    def _room(self, run: _Run, half: float) -> dict[float, float]:
+        """Water left beside the vessel's lane on each side (+1 higher n), its keep-out distance
+        and the bank's keep taken off: negative where the boat does not fit."""
+        limit = half - BANK_KEEP_M
+        return {1.0: limit - (run.n_hi + self.keep_m), -1.0: (run.n_lo - self.keep_m) + limit}
+
+    def _misjudged(self, run: _Run, side: float, half: float) -> bool:
+        """Whether a kept side has turned out to have no room while the other has, with the vessel
+        still far enough off to cross over (RETHINK_M)."""
+        room = self._room(run, half)
+        return run.distance_m >= RETHINK_M and room[side] < 0.0 <= room[-side]
 
     def _offset(self, active: list[_Run], lane_n: float, half: float) -> float:
         """The offset nearest the lane that keeps every chosen side: with the boat's own margin

@@ -35,6 +35,7 @@ from riverpatrol.vehicle.mission import Mode
 VIDEO_FPS = 15.0  # camera frames per wall-clock second asked of the twin
 GNSS_HZ = 10.0  # fixes a second: the live map moves at the control rate
 LIVE_MAPS = ("conductivity", "nh3n", "do")
+_UNDER_WAY = ("running", "paused", "returning")  # statuses a command can still change
 _POLL_S = 0.05  # how long the worker waits for the twin before it looks at the operator's commands
 COMMANDS = {"pause": (Mode.HOLD, "paused"), "resume": (Mode.AUTO, "running"), "abort": (Mode.RTL, "returning")}
 _log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class PatrolRunner:
         """Queue pause, resume or abort; returns the status it leads to."""
         with self._lock:
             run = self._runs.get(patrol_id)
-        if run is None or run.thread is None or not run.thread.is_alive():
+        if run is None or run.thread is None or not run.thread.is_alive() or run.status not in _UNDER_WAY:
             raise CommandRefused(f"patrol {patrol_id} is not running in this station")
         if command not in COMMANDS:
             raise CommandRefused(f"unknown command {command!r} (known: {', '.join(COMMANDS)})")

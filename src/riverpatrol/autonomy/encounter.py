@@ -35,8 +35,8 @@ REMEMBER_S = 3.0  # ... if the lost one was seen this recently
 COMMIT_M = 20.0  # a side is kept once the vessel is this near; farther, a 5 degree sector smears its
 # lane over metres and its speed is rough, so the side is chosen afresh on every scan
 BANK_KEEP_M = 1.2  # the aim keeps the boat's circle this far from the bank (BANK_HARD_M if it must)
-RETHINK_M = 15.0  # a kept side with no room left (the lane was misjudged from afar) is given up while
-# the vessel is at least this far off, if the other side has room: time enough to cross over
+RETHINK_M = 15.0  # a kept side with no room left (the lane was misjudged from afar) is dropped and
+# chosen afresh while the vessel is this far off; nearer, ``_reconciled`` moves it to a side with room
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ class Encounters:
             first = blocking[0]
             self.sides[first.id] = self._recalled(now, first) or self._side(first, n0, half, direction)
             aim_n = self._offset(active, lane_n, half)
+        if self.sides and self._gap(active, self.sides, half) is None:
+            self.sides = self._reconciled(active, half)
         self._lanes = {r.id: ((r.n_lo + r.n_hi) / 2.0, r.along_mps) for r in active if r.id in self.sides}
         if not self.sides:
             return None
@@ -159,6 +161,34 @@ class Encounters:
         still far enough off to cross over (RETHINK_M)."""
         room = self._room(run, half)
         return run.distance_m >= RETHINK_M and room[side] < 0.0 <= room[-side]
+
+    def _gap(self, active: list[_Run], sides: dict[int, float], half: float) -> tuple[float, float] | None:
+        """The offsets that keep the keep-out distance from every vessel on its chosen side and the
+        bank's keep, or None if there are none."""
+        bank = half - BANK_KEEP_M
+        chosen = [r for r in active if r.id in sides]
+        low = max([-bank] + [r.n_hi + self.keep_m for r in chosen if sides[r.id] > 0])
+        high = min([bank] + [r.n_lo - self.keep_m for r in chosen if sides[r.id] < 0])
+        return (low, high) if low <= high else None
+
+    def _reconciled(self, active: list[_Run], half: float) -> dict[int, float]:
+        """Kept sides can leave no way past: one vessel's side turned out to have no room once its
+        lane firmed up, or sides chosen one vessel at a time pass one on its left and the one
+        beside it on its right. The fewest changes of side, each to a side with room, that leave
+        a way; the sides as they were if none does. A change may undo a kept side at any distance:
+        held, it squeezes the boat against the bank or between two hulls, while the velocity
+        choice keeps the boat off a vessel's bow as it crosses over."""
+        ids = [r.id for r in active if r.id in self.sides]
+        runs = {r.id: r for r in active}
+        best: tuple[int, dict[int, float]] | None = None
+        for flips in range(1, 1 << len(ids)):
+            trial = {i: -self.sides[i] if flips >> k & 1 else self.sides[i] for k, i in enumerate(ids)}
+            if any(self._room(runs[i], half)[trial[i]] < 0.0 for k, i in enumerate(ids) if flips >> k & 1):
+                continue
+            changes = bin(flips).count("1")
+            if self._gap(active, trial, half) is not None and (best is None or changes < best[0]):
+                best = (changes, trial)
+        return best[1] if best else self.sides
 
     def _offset(self, active: list[_Run], lane_n: float, half: float) -> float:
         """The offset nearest the lane that keeps every chosen side: with the boat's own margin

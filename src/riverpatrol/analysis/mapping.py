@@ -30,7 +30,8 @@ FloatArray = NDArray[np.float64]
 NEIGHBOURS = 24  # bins per cell's kriging system, half on each side of it across the river
 VARIO_SAMPLES = 1500  # samples for the empirical variogram (its cost is quadratic)
 _SEED = 20240607  # fixed subsample for the variogram: the same log gives the same map
-_BATCH = 512  # targets per batch of kriging systems: about 8 MB of temporaries, reused by the allocator (at 30 MB each batch was fresh memory from the kernel, and page faults cost a third of the kriging)
+_BATCH = 512  # targets per batch of kriging systems: about 8 MB of temporaries, which the allocator
+# reuses (at 30 MB each batch was fresh memory from the kernel, its page faults a third of the kriging)
 _MIN_SILL = 1e-6  # floor of var and nugget (standardised): a noise-free or constant field stays solvable
 
 

@@ -149,15 +149,16 @@ class PatrolRunner:
             if tail is not None:
                 self._ingest(run, tail, tail.read(None), time.time())
                 tail.log.close()
-            if ended[0] == "failed":
-                raise RuntimeError(str(ended[1]))
-            if run.status == "stopped":  # the station is shutting down: no time for the analysis
+            if ended[0] == "failed":  # the twin says why; what arrived stays
+                _log.error("patrol %s failed: %s", run.patrol_id, ended[1])
+                self._set_status(run, "failed", error=str(ended[1]))
+            elif run.status == "stopped":  # the station is shutting down: no time for the analysis
                 self._set_status(run, "interrupted")
             else:
                 self._finish(run, "aborted" if run.status == "returning" else "finished", out / "patrol.sqlite")
-        except Exception as exc:  # the patrol failed: keep what arrived, say why
+        except Exception as exc:  # the station's side failed: keep what arrived, say why
             _log.exception("patrol %s failed", run.patrol_id)
-            self._set_status(run, "failed", error=str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}")
+            self._set_status(run, "failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             conn.close()
             twin.join(10.0)

@@ -1,65 +1,73 @@
-"""A station for the station benchmarks: `riverpatrol serve` in its own process on a free loopback
-port, with a throwaway data directory and SQLite store, as an operator runs it; stopped (patrols
-included) on exit. Clients in the benchmark's process then share no interpreter lock with it."""
+"""`riverpatrol serve` in its own process on a free loopback port with its own data directory and
+SQLite store, as an operator runs it: for the station benchmarks and the browser tests
+(tests/station/conftest.py). Clients in the caller's process share no interpreter lock with it,
+and it can be killed and started again on the same port and data."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import json
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass
 class Station:
-    port: int
-    process: subprocess.Popen[bytes]
-    data: Path  # RIVERPATROL_DATA_DIR: patrol logs in patrols/ID-*/
+    """The station's process on ``port``, its data (patrol logs in patrols/ID-*/) in ``data``."""
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start `serve` and return once it answers."""
+        env = {**os.environ, "RIVERPATROL_DATA_DIR": str(self.data)}
+        env.pop("RIVERPATROL_DATABASE_URL", None)
+        with (self.data / "serve.log").open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(self.port)],
+                                         env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.base}/api/standards", timeout=2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start: {(self.data / 'serve.log').read_text()}") from None
+                time.sleep(0.2)
+
+    def stop(self, kill: bool = False, timeout_s: float = 30.0) -> None:
+        assert self.proc is not None
+        self.proc.kill() if kill else self.proc.terminate()
+        self.proc.wait(timeout_s)
 
     def cpu_s(self) -> float:
         """CPU time (user + system) the station's process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
 def running_station() -> Iterator[Station]:
+    """A station on a throwaway data directory, stopped (patrols included) on exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "RIVERPATROL_DATA_DIR": tmp}
-        env.pop("RIVERPATROL_DATABASE_URL", None)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        with (Path(tmp) / "serve.log").open("wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(port)],
-                                       env=env, stdout=log, stderr=subprocess.STDOUT)
-        station = Station(port, process, Path(tmp))
+        station = Station(Path(tmp))
+        station.start(timeout_s=120.0)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(f"{station.base}/api/standards", timeout=2).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError((Path(tmp) / "serve.log").read_text()) from None
-                    time.sleep(0.2)
             yield station
         finally:
-            process.terminate()
-            process.wait(60)
+            station.stop(timeout_s=60.0)
 
 
 def post(url: str, body: dict) -> dict:

@@ -5,11 +5,7 @@ browser tests."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,42 +64,11 @@ def _empty(store: Store) -> None:
         connection.exec_driver_sql("TRUNCATE patrol RESTART IDENTITY CASCADE")
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from station_server import Station  # noqa: E402  (serve as the benchmarks run it)
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-
-
-class Station:
-    """`riverpatrol serve` as a user runs it, on a fixed port and data directory, so it can be
-    killed and started again."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "RIVERPATROL_DATA_DIR": str(self.data)}
-        env.pop("RIVERPATROL_DATABASE_URL", None)
-        with (self.data / "serve.log").open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "riverpatrol", "serve", "--port", str(self.port)],
-                                         env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.base}/api/standards", timeout=2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not start: {(self.data / 'serve.log').read_text()}") from None
-                time.sleep(0.2)
-
-    def stop(self, kill: bool = False) -> None:
-        assert self.proc is not None
-        self.proc.kill() if kill else self.proc.terminate()
-        self.proc.wait(30)
 
 
 @pytest.fixture(scope="module")

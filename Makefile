@@ -15,11 +15,13 @@ WEB := $(VENDOR)/.installed
 # through apt only when missing (CI runs as root on Debian).
 PG_MAJOR := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 APT_PACKAGES := chromium fonts-noto-cjk poppler-utils socat $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
+# A C compiler and Python's headers build the compiled inner loops (Cython) when the package installs.
+BUILD_PACKAGES := gcc python3-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: demo test test-fast bench clean web system-packages
+.PHONY: demo test test-fast bench clean web system-packages build-packages
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard src/riverpatrol/*/_kernels.pyx) | build-packages
 	@test -n "$(PYTHON)" || { echo "riverpatrol needs Python 3.11 or newer with venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -36,8 +38,9 @@ $(WEB): package.json package-lock.json
 
 web: $(WEB)
 
-system-packages:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+system-packages build-packages:
+	@missing=$$(for p in $(if $(filter build-packages,$@),$(BUILD_PACKAGES),$(APT_PACKAGES)); do \
+		dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing $$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \

@@ -4,7 +4,6 @@ boat always in the water; the named encounters of issue 3; survey coverage on a 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,14 +120,7 @@ def test_survey_keeps_its_bank_offset_on_a_clear_reach(shared_dir: Path, tmp_pat
         assert covered.mean() >= 0.95, f"bank {side:+.0f}: {covered.mean():.3f} of its length within 2 m"
 
 
-def _seeds() -> list[int]:
-    """All RANDOM_PATROLS seeds with RIVERPATROL_RANDOM_PATROLS=1, else every fifth: the whole set
-    costs about 8 CPU minutes, more than `make test` can spare (docs/autonomy.md)."""
-    every = 1 if os.environ.get("RIVERPATROL_RANDOM_PATROLS") else 5
-    return list(range(0, RANDOM_PATROLS, every))
-
-
-@pytest.mark.parametrize("seed", _seeds())
+@pytest.mark.parametrize("seed", range(RANDOM_PATROLS))
 def test_random_reaches_with_traffic(seed: int, tmp_path: Path) -> None:
     data = generate_scenario(seed, traffic=True, length_m=REACH_M, n_outfalls=1)
     scenario = parse_scenario(data)

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.autonomy import _kernels
 from riverpatrol.autonomy.encounter import Encounters
 from riverpatrol.autonomy.ownship import OwnShip
 from riverpatrol.autonomy.tracker import ObstacleTracker, Track
@@ -88,10 +89,8 @@ class Obstacles:
 def scan_points(x: float, y: float, heading_deg: float, distances_cm: NDArray[np.uint16], increment_deg: float,
                 max_cm: int) -> FloatArray:
     """Local points (k x 2, bearing order) of the sectors that saw something."""
-    hit = np.flatnonzero(distances_cm <= max_cm)
-    d = distances_cm[hit] / 100.0
-    bearing = np.radians(heading_deg + hit * increment_deg)
-    return np.column_stack([x + d * np.sin(bearing), y + d * np.cos(bearing)])
+    return _kernels.scan_points(x, y, heading_deg, np.ascontiguousarray(distances_cm, np.uint16), increment_deg,
+                                max_cm)
 
 
 def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increment_deg: float,
@@ -104,9 +103,7 @@ def unexplained(water: NearWater, x: float, y: float, points: FloatArray, increm
     """
     if len(points) == 0:
         return points
-    d = np.hypot(points[:, 0] - x, points[:, 1] - y)
-    slack = tolerance_m + d * math.sin(math.radians(increment_deg))
-    return points[water.clearance(points[:, 0], points[:, 1], float(d.max())) > slack]
+    return water.off_the_banks(x, y, points, tolerance_m, math.sin(math.radians(increment_deg)))
 
 
 def _pair_terms(pos: FloatArray, velocities: FloatArray, points: FloatArray,
@@ -256,8 +253,7 @@ class VelocityChooser:
         c = len(candidates)
         turn_s = np.minimum(_angle_between(candidates, current) / TURN_RATE, BANK_CHECK_S)
         ahead = np.vstack([pos + candidates * BANK_CHECK_S, pos + current * (0.5 * turn_s)[:, None], pos])
-        reach = float(np.abs(ahead - pos).max()) * math.sqrt(2.0) + 0.1
-        clearance = self.water.clearance(ahead[:, 0], ahead[:, 1], reach)
+        clearance = self.water.clearance(ahead[:, 0], ahead[:, 1])
         end, turning, now = clearance[:c], clearance[c:2 * c], float(clearance[-1])
         first = now + (end - now) / BANK_CHECK_S  # the interpolation one second on
         worst = np.minimum(np.minimum(end, first), turning)
@@ -443,8 +439,7 @@ class Avoidance:
     def _encounter_aim(self, pos: FloatArray, target: int, tracks: list[Track]) -> FloatArray | None:
         """Where to head past vessels in the boat's lane, with the route's direction along the river."""
         tx, ty = self.path.points[target]
-        s, n, _ = self.water.river_coords(np.array([pos[0], tx]), np.array([pos[1], ty]),
-                                          math.hypot(tx - pos[0], ty - pos[1]) + 0.1)
+        s, n, _ = self.water.river_coords(np.array([pos[0], tx]), np.array([pos[1], ty]))
         along = float(s[1] - s[0])
         direction = 0.0 if abs(along) < 1.0 else math.copysign(1.0, along)
         return self.encounters.aim(pos, direction, self.config.cruise_mps, float(n[1]), tracks)

@@ -83,7 +83,7 @@ class Encounters:
             self._remember_lost(now, [])
             self.sides = {}
             return None
-        here_s, here_n, _ = self.water.river_coords(pos[:1], pos[1:], 0.1)
+        here_s, here_n, _ = self.water.river_coords(pos[:1], pos[1:])
         s0, n0 = float(here_s[0]), float(here_n[0])
         half = float(self.water.river.width_at(s0)) / 2.0 - self.radius_m
         runs = self._runs(pos, moving)
@@ -116,7 +116,7 @@ class Encounters:
         """Each vessel's extent in river coordinates, its speed along the river and its distance."""
         points = np.vstack([k.points for k in moving])
         distance = np.hypot(points[:, 0] - pos[0], points[:, 1] - pos[1])
-        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1], float(distance.max()) + 0.1)
+        s, n, _ = self.water.river_coords(points[:, 0], points[:, 1])
         starts = np.concatenate([[0], np.cumsum([len(k.points) for k in moving])[:-1]])
         counts = np.diff(np.append(starts, len(points)))
         n_mid = np.add.reduceat(n, starts) / counts

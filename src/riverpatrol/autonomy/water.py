@@ -1,8 +1,10 @@
 """Fast distance to the edge of the water near the boat, from the river map.
 
 The avoidance asks this several hundred times a scan (returns to explain, candidate positions to
-keep off the bank). ``RiverFrame.bank_clearance`` searches the whole reach; here only the few
-centerline segments within sensor range of the boat are tried, chosen once per scan.
+keep off the bank), on arrays a few dozen long, where numpy's fixed cost per call was most of the
+work: the nearest-segment search runs as one compiled loop (``_kernels``) over the few centerline
+segments within sensor range of the boat, chosen once per scan. ``RiverFrame.bank_clearance``
+answers the same for the whole reach.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.autonomy import _kernels
 from riverpatrol.geo.frame import RiverFrame
 
 FloatArray = NDArray[np.float64]
@@ -24,66 +27,29 @@ class NearWater:
         self.river = river
         self._reach = reach_m + float(river.widths.max())
         self._hint = 0
-        a = river.xy[:-1]
-        self._a, self._d = a, np.diff(river.xy, axis=0)
-        self._len2 = np.maximum(river.seg_len**2, 1e-12)
-        self._pick(np.arange(1), 0.0, 0.0)
+        d = np.diff(river.xy, axis=0)
+        # one column per segment; rows as _kernels has them: start x, start y, dx, dy, squared
+        # length, chainage at the start, length
+        table = np.ascontiguousarray(np.vstack([
+            river.xy[:-1, 0], river.xy[:-1, 1], d[:, 0], d[:, 1], np.maximum(river.seg_len**2, 1e-12),
+            river.vertex_s[:-1], river.seg_len]))
+        self._segments = _kernels.Segments(table, river.vertex_s, river.widths)
 
     def focus(self, x: float, y: float) -> None:
         """Pick the segments that can be nearest to any point within reach of (x, y)."""
-        river = self.river
-        self._hint = river.segment_near(x, y, self._hint)
-        s0 = river.vertex_s[self._hint]
-        lo = np.searchsorted(river.vertex_s, s0 - self._reach, side="right") - 1
-        hi = np.searchsorted(river.vertex_s, s0 + self._reach + river.seg_len[self._hint], side="left")
-        self._pick(np.arange(max(lo, 0), min(hi, len(river.seg_len))), x, y)
+        self._hint = self.river.segment_near(x, y, self._hint)
+        self._segments.pick_around(self._hint, x, y, self._reach)
 
-    def _pick(self, k: NDArray[np.intp], x: float, y: float) -> None:
-        ax, ay, dx, dy, len2 = self._a[k, 0], self._a[k, 1], self._d[k, 0], self._d[k, 1], self._len2[k]
-        f = np.minimum(np.maximum(((x - ax) * dx + (y - ay) * dy) / len2, 0.0), 1.0)
-        self._seg_gap = np.hypot(ax + dx * f - x, ay + dy * f - y)  # each segment's distance to the focus
-        self._segs = k
-        # rows: start x, start y, dx, dy, squared length, chainage at the start, length: one fancy
-        # index picks a subset of segments for a query (these arrays are a few long, so each numpy
-        # call costs far more than its arithmetic)
-        self._near = np.vstack([ax, ay, dx, dy, len2, self.river.vertex_s[k], self.river.seg_len[k]])
-        self._ends = bool(len(k)) and (int(k[0]) == 0 or int(k[-1]) == len(self.river.seg_len) - 1)
-
-    def river_coords(self, x: FloatArray, y: FloatArray,
-                     within_m: float | None = None) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    def river_coords(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
         """Chainage and signed offset (left of the centerline positive) of points near the focus,
-        and whether each lies past either end of the reach.
+        and whether each lies past either end of the reach."""
+        return self._segments.river_coords(np.ascontiguousarray(x, float), np.ascontiguousarray(y, float))
 
-        With ``within_m`` (every point that near the focus) only the segments that can be nearest
-        to such a point are tried: no farther from the focus than the nearest one plus twice that.
-        """
-        near, segs = self._near, self._segs
-        if within_m is not None:
-            few = self._seg_gap <= self._seg_gap.min() + 2.0 * within_m
-            if not few.all() and few.any():
-                near, segs = near[:, few], segs[few]
-        ax, ay, dx, dy, len2, start_s, seg_len = near
-        qx, qy = x[:, None], y[:, None]
-        raw = ((qx - ax) * dx + (qy - ay) * dy) / len2
-        f = np.minimum(np.maximum(raw, 0.0), 1.0)  # np.clip costs more on small arrays
-        gap = np.hypot(ax + dx * f - qx, ay + dy * f - qy)
-        j = np.argmin(gap, axis=1)
-        rows = np.arange(len(j))
-        jx, jy, jdx, jdy, _, j_start, j_len = near[:, j]  # each point's nearest segment
-        s = j_start + f[rows, j] * j_len
-        left = jdx * (y - jy) - jdy * (x - jx) >= 0.0
-        off = gap[rows, j]
-        n = np.where(left, off, -off)
-        if not self._ends:  # no segment here ends the reach: nothing can lie past an end
-            return s, n, np.zeros(len(j), dtype=bool)
-        seg = segs[j]
-        past_end = ((seg == 0) & (raw[rows, j] < 0.0)) | ((seg == len(self.river.seg_len) - 1) & (raw[rows, j] > 1.0))
-        return s, n, past_end
+    def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Distance from each point to the water's edge (banks and end sections), negative outside."""
+        return self._segments.clearance(np.ascontiguousarray(x, float), np.ascontiguousarray(y, float))
 
-    def clearance(self, x: FloatArray, y: FloatArray, within_m: float | None = None) -> FloatArray:
-        """Distance from each point to the water's edge (banks and end sections), negative outside;
-        ``within_m`` as for ``river_coords``."""
-        s, n, past_end = self.river_coords(x, y, within_m)
-        river = self.river
-        clear = np.minimum(river.width_at(s) / 2.0 - np.abs(n), np.minimum(s, river.length - s))
-        return np.where(past_end, -np.abs(clear) - 1e-9, clear)
+    def off_the_banks(self, x: float, y: float, points: FloatArray, tolerance_m: float, per_m: float) -> FloatArray:
+        """The points (k x 2) farther inside the water than ``tolerance_m + per_m * d``, where d is
+        each point's distance from (x, y): returns the map cannot put on a bank."""
+        return self._segments.off_the_banks(x, y, points, tolerance_m, per_m)

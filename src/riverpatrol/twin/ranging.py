@@ -9,11 +9,11 @@ none of this feeds back into the hull within a tick.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from shapely import Geometry
 
 from riverpatrol.geo.frame import RiverFrame
+from riverpatrol.twin import _kernels
 from riverpatrol.scenario import ObstacleRanging
 from riverpatrol.twin.traffic import Traffic
 
@@ -73,41 +73,9 @@ class RangingSensor:
         best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
         step = np.float32(np.deg2rad(self.increment_deg))
         for cloud, spacing in clouds:
-            self._bin(best, cloud, x, y, psi, spacing, step)
+            _kernels.bin_points(best, cloud, x, y, psi, spacing, step, self.range_m, self.sectors)
         cm = np.where(np.isfinite(best), np.clip(np.round(best * 100.0), MIN_CM, self.max_cm), self.max_cm + 1)
         return cm.astype(np.uint16).reshape(len(x), self.sectors)
-
-    def _bin(self, best: NDArray[np.float32], cloud: NDArray[np.float32], x: NDArray[np.float64],
-             y: NDArray[np.float64], psi: NDArray[np.float64], spacing: float, step: np.float32) -> None:
-        """Lower each sector's distance to the nearest in-range point of ``cloud`` (scans x points x 2).
-
-        A point stands for ``spacing`` metres of outline, so close up it spans several sectors:
-        each point is spread over every sector its piece of outline covers, leaving no gaps.
-        Hot path: float32, few passes over the points, integer sectors offset to stay positive.
-        """
-        dx = cloud[..., 0] - x.astype(np.float32)[:, None]
-        dy = cloud[..., 1] - y.astype(np.float32)[:, None]
-        dist = np.hypot(dx, dy)
-        keep = dist <= self.range_m
-        scan, _ = np.nonzero(keep)
-        if scan.size == 0:
-            return
-        dist = dist[keep]
-        inv_step = np.float32(1.0) / step
-        # clockwise bearing in sectors, shifted by whole turns so truncation is floor
-        bearing = (psi * float(inv_step) + 0.5 + 4 * self.sectors).astype(np.float32)[scan]
-        bearing -= np.arctan2(dy[keep], dx[keep]) * inv_step
-        spread = np.minimum(np.float32(spacing / 2.0 * inv_step) / dist, np.float32(self.sectors / 4))
-        lo = (bearing - spread).astype(np.int32)
-        hi = (bearing + spread).astype(np.int32)
-        rows = scan.astype(np.int32) * self.sectors
-        np.minimum.at(best, rows + lo % self.sectors, dist)
-        wide = np.flatnonzero(hi > lo)
-        if wide.size:
-            lo, hi, rows, dist = lo[wide], hi[wide], rows[wide], dist[wide]
-            for k in range(1, int((hi - lo).max()) + 1):
-                part = lo + k <= hi
-                np.minimum.at(best, rows[part] + (lo[part] + k) % self.sectors, dist[part])
 
     def _static_near(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """Outline points of the static obstacles that any pose of this batch could see."""
@@ -134,5 +102,4 @@ def _window(xy: NDArray[np.float32], along: NDArray[np.float64], lo: NDArray[np.
     """
     first = np.searchsorted(along, lo)
     width = int(max(1, (np.searchsorted(along, hi) - first).max()))
-    padded = np.concatenate([xy, np.repeat(xy[-1:], width, axis=0)])
-    return sliding_window_view(padded, (width, 2))[np.minimum(first, len(along) - 1), 0]
+    return _kernels.windows(xy, first, width)

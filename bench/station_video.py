@@ -26,7 +26,7 @@ import numpy as np
 import simplejpeg
 from playwright.async_api import async_playwright
 
-from riverpatrol.station.video import CODE_BITS, CODE_CELL_PX, CODE_X, CODE_Y, read_code
+from riverpatrol.station.video import CLOCK_BITS, CODE_BITS, CODE_CELL_PX, CODE_X, CODE_Y, capture_clock, read_clock
 
 sys.path.insert(0, str(Path(__file__).parent))
 from station_server import Station, post, running_station  # noqa: E402
@@ -34,26 +34,46 @@ from station_server import Station, post, running_station  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 _SHOWN = """([kind, x0, y0, cell, bits]) => {
     window.shown = [];
+    window.misread = 0;
     const el = document.getElementById(kind === "mjpeg" ? "video-mjpeg" : "video-webrtc");
     const canvas = document.createElement("canvas");
     canvas.width = bits * cell; canvas.height = cell;
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const crc8 = (clock) => {  // as riverpatrol.station.video._crc8
+        let crc = 0;
+        for (const byte of [(clock >>> 16) & 255, (clock >>> 8) & 255, clock & 255]) {
+            crc ^= byte;
+            for (let i = 0; i < 8; i++) crc = (crc & 0x80 ? (crc << 1) ^ 0x07 : crc << 1) & 255;
+        }
+        return crc;
+    };
     let last = -1;
     const read = (at) => {  // the capture clock in the strip of the frame on screen, if it is new
         ctx.drawImage(el, x0, y0, bits * cell, cell, 0, 0, bits * cell, cell);
-        const px = ctx.getImageData(0, cell / 2, bits * cell, 1).data;
+        const px = ctx.getImageData(0, 0, bits * cell, cell).data;
         let code = 0;
-        for (let b = 0; b < bits; b++) {
-            const i = (b * cell + cell / 2) * 4;
-            code = code * 2 + ((px[i] + px[i + 1] + px[i + 2]) / 3 > 127 ? 1 : 0);
+        for (let b = 0; b < bits; b++) {  // the mean of each cell's inner 4x4 pixels, as read_clock
+            let sum = 0;
+            for (let y = 2; y < cell - 2; y++)
+                for (let x = b * cell + 2; x < (b + 1) * cell - 2; x++) {
+                    const i = (y * bits * cell + x) * 4;
+                    sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
+                }
+            code = code * 2 + (sum / ((cell - 4) * (cell - 4)) > 127 ? 1 : 0);
         }
-        if (code !== last) { last = code; window.shown.push([performance.timeOrigin + at, code]); }
+        const clock = Math.floor(code / 256);
+        if (crc8(clock) !== code % 256) { window.misread += 1; return; }
+        if (clock !== last) { last = clock; window.shown.push([performance.timeOrigin + at, clock]); }
     };
     if (kind === "mjpeg") {
         const paint = (at) => { if (el.naturalWidth) read(at); requestAnimationFrame(paint); };
         requestAnimationFrame(paint);
     } else {
-        const frame = (_now, meta) => { read(meta.expectedDisplayTime); el.requestVideoFrameCallback(frame); };
+        const frame = (_now, meta) => {
+            window.presented = [window.presented ? window.presented[0] : meta.presentedFrames, meta.presentedFrames];
+            read(meta.expectedDisplayTime);
+            el.requestVideoFrameCallback(frame);
+        };
         el.requestVideoFrameCallback(frame);
     }
 }"""
@@ -68,9 +88,9 @@ def main(phase_s: float) -> None:
         received, mismatched = _mjpeg_client(station, patrol, phase_s)
         _print("MJPEG client: capture -> received", received, phase_s, f"; strip != header in {mismatched}")
         for kind in ("mjpeg", "webrtc"):
-            shown = asyncio.run(_browser(station, patrol, kind, phase_s))
+            shown, misread = asyncio.run(_browser(station, patrol, kind, phase_s))
             _print(f"Chromium {'MJPEG <img>' if kind == 'mjpeg' else 'WebRTC <video>'}: capture -> shown", shown,
-                   phase_s, "")
+                   phase_s, f"; strip unreadable (CRC) in {misread} reads")
         cpu, wall = station.cpu_s() - cpu0, time.monotonic() - wall0
         print(f"station process {cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); "
               f"load average {os.getloadavg()[0]:.1f}")
@@ -93,14 +113,15 @@ def _mjpeg_client(station: Station, patrol: int, duration_s: float) -> tuple[lis
                 captured = float(fields["X-Captured-Unix"])
                 delays.append(time.time() - captured)
                 pixels = simplejpeg.decode_jpeg(rest[:length], colorspace="RGB")
-                mismatched += read_code(pixels) != round(captured * 1000) % 2**CODE_BITS
+                mismatched += read_clock(pixels) != capture_clock(captured)
                 buffer = rest[length + 2:]
             if time.monotonic() > end:
                 break
     return delays, mismatched
 
 
-async def _browser(station: Station, patrol: int, kind: str, duration_s: float) -> list[float]:
+async def _browser(station: Station, patrol: int, kind: str, duration_s: float) -> tuple[list[float], int]:
+    """Delays from capture to screen of the frames whose strip reads true, and how many reads did not."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -113,9 +134,12 @@ async def _browser(station: Station, patrol: int, kind: str, duration_s: float) 
             await page.wait_for_function("() => document.getElementById('video-mjpeg').naturalWidth > 0")
         await page.evaluate(_SHOWN, [kind, CODE_X, CODE_Y, CODE_CELL_PX, CODE_BITS])
         await asyncio.sleep(duration_s)
-        shown = await page.evaluate("() => window.shown")
+        shown, misread, presented = await page.evaluate("() => [window.shown, window.misread, window.presented]")
+        if presented:
+            print(f"  WebRTC <video>: {(presented[1] - presented[0]) / duration_s:.1f} frames/s presented")
         await browser.close()
-    return [(((at - code + 2**31) % 2**32) - 2**31) / 1000 for at, code in shown[1:]]  # ms modulo 2**32
+    half = 2 ** (CLOCK_BITS - 1)
+    return [(((at - clock + half) % 2**CLOCK_BITS) - half) / 1000 for at, clock in shown[1:]], misread
 
 
 def _print(name: str, delays: list[float], duration_s: float, extra: str) -> None:

@@ -18,7 +18,8 @@ import simplejpeg
 from PIL import Image, ImageDraw, ImageFont
 
 _BAR_PX = 24
-CODE_BITS = 32  # the capture clock in milliseconds modulo 2**32, most significant bit first ...
+CLOCK_BITS = 24  # the capture clock in milliseconds modulo 2**24 (4.7 hours) ...
+CODE_BITS = CLOCK_BITS + 8  # ... then its CRC-8, most significant bit first ...
 CODE_CELL_PX = 8  # ... one 8x8 cell a bit (a JPEG block each, so they stay sharp), white for 1 ...
 CODE_X, CODE_Y = 384, 8  # ... left to right from here, in the bar
 _FONT = ImageFont.load_default(size=17)
@@ -89,7 +90,7 @@ def stamp(jpeg: bytes, t: float, captured_unix: float) -> bytes:
     clock = datetime.fromtimestamp(captured_unix, UTC).strftime("%H:%M:%S.%f")[:-3]
     draw.rectangle((0, 0, image.width, _BAR_PX), fill=(0, 0, 0))
     draw.text((6, 3), f"T+{t:8.1f} s   {clock} UTC", fill=(255, 255, 255), font=_FONT)
-    code = round(captured_unix * 1000) % 2**CODE_BITS
+    code = capture_clock(captured_unix) << 8 | _crc8(capture_clock(captured_unix))
     for bit in range(CODE_BITS):
         if code >> (CODE_BITS - 1 - bit) & 1:
             x = CODE_X + bit * CODE_CELL_PX
@@ -97,8 +98,27 @@ def stamp(jpeg: bytes, t: float, captured_unix: float) -> bytes:
     return simplejpeg.encode_jpeg(np.asarray(image), quality=80, colorspace="RGB")
 
 
-def read_code(pixels: np.ndarray) -> int:
-    """The capture clock (ms modulo 2**32) from a stamped frame's RGB pixels: the cells' centres."""
-    y = CODE_Y + CODE_CELL_PX // 2
-    xs = CODE_X + CODE_CELL_PX // 2 + CODE_CELL_PX * np.arange(CODE_BITS)
-    return int("".join("1" if v > 127 else "0" for v in pixels[y, xs].mean(axis=1)), 2)
+def capture_clock(captured_unix: float) -> int:
+    """The capture clock as the strip carries it: Unix milliseconds modulo 2**CLOCK_BITS."""
+    return round(captured_unix * 1000) % 2**CLOCK_BITS
+
+
+def read_clock(pixels: np.ndarray) -> int | None:
+    """The capture clock from a stamped frame's RGB pixels, or None where the strip does not read
+    true (its CRC fails): a video codec at a low bitrate can blur a cell across the threshold.
+    Each cell is read as the mean of its inner 4x4 pixels."""
+    cells = pixels[CODE_Y + 2:CODE_Y + CODE_CELL_PX - 2, CODE_X:CODE_X + CODE_BITS * CODE_CELL_PX].mean(axis=2)
+    inner = cells.reshape(len(cells), CODE_BITS, CODE_CELL_PX)[:, :, 2:CODE_CELL_PX - 2].mean(axis=(0, 2))
+    code = int("".join("1" if v > 127 else "0" for v in inner), 2)
+    clock = code >> 8
+    return clock if _crc8(clock) == code & 0xFF else None
+
+
+def _crc8(clock: int) -> int:
+    """CRC-8 (polynomial 0x07) of the clock's three bytes: any one or two wrong cells show."""
+    crc = 0
+    for byte in clock.to_bytes(CLOCK_BITS // 8, "big"):
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc << 1 ^ 0x07 if crc & 0x80 else crc << 1) & 0xFF
+    return crc

@@ -50,6 +50,7 @@ class RangingSensor:
         self._far_xy = self._far_xy.astype(np.float32)
         self._reach = self.range_m + float(river.widths.max()) / 2.0
         self._static = [_outline_points(o.geometry) for o in traffic.static]
+        self._static_boxes = [(*p.min(axis=0).tolist(), *p.max(axis=0).tolist()) for p in self._static]
         self._vessels = traffic.vessels
         longest = max((max(v.length, v.beam) for v in self._vessels), default=0.0)
         self._edge_frac = np.linspace(0.0, 1.0, max(2, int(np.ceil(longest / SPACING_M))), endpoint=False)
@@ -66,10 +67,9 @@ class RangingSensor:
         if near is not None:
             clouds.append((np.broadcast_to(near.astype(np.float32), (len(x), *near.shape)), SPACING_M))
         for vessel in self._vessels:
-            corners = vessel.footprints(t)
-            centre = corners.mean(axis=1)
-            if np.hypot(centre[:, 0] - x, centre[:, 1] - y).min() <= self.range_m + vessel.length:
-                clouds.append((self._hull_points(corners).astype(np.float32), SPACING_M))
+            cx, cy, _ = vessel.pose(t)
+            if np.hypot(cx - x, cy - y).min() <= self.range_m + vessel.length:
+                clouds.append((self._hull_points(vessel.footprints(t)).astype(np.float32), SPACING_M))
         best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
         step = np.float32(np.deg2rad(self.increment_deg))
         for cloud, spacing in clouds:
@@ -81,9 +81,11 @@ class RangingSensor:
         """Outline points of the static obstacles that any pose of this batch could see."""
         if not self._static:
             return None
-        lo = np.array([x.min(), y.min()]) - self.range_m
-        hi = np.array([x.max(), y.max()]) + self.range_m
-        near = [p for p in self._static if np.any(np.all((p >= lo) & (p <= hi), axis=1))]
+        x_lo, y_lo = float(x.min()) - self.range_m, float(y.min()) - self.range_m
+        x_hi, y_hi = float(x.max()) + self.range_m, float(y.max()) + self.range_m
+        # an outline whose bounding box misses the poses' box by range has no point in range
+        near = [p for p, (bx_lo, by_lo, bx_hi, by_hi) in zip(self._static, self._static_boxes)
+                if bx_lo <= x_hi and bx_hi >= x_lo and by_lo <= y_hi and by_hi >= y_lo]
         return np.concatenate(near) if near else None
 
     def _hull_points(self, corners: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from riverpatrol.autonomy.tracker import MAX_ACCEL_MPS2, ObstacleTracker
+from riverpatrol.autonomy.tracker import LINK_M, MAX_ACCEL_MPS2, ObstacleTracker, _clusters
 
 
 def _hull(cx: float, cy: float) -> np.ndarray:
@@ -37,3 +37,24 @@ def test_a_settled_velocity_changes_no_faster_than_a_hull_can() -> None:
     jumped = tracker.update(2.0, _hull(1.5 * 2.0, 1.5))  # the visible centre jumps 1.5 m sideways
     assert abs(before - 1.5) < 0.05
     assert np.hypot(jumped[0].vx - before, jumped[0].vy) <= MAX_ACCEL_MPS2 * 0.1 + 1e-9
+
+
+def _runs_by_numpy(points: np.ndarray) -> list[np.ndarray]:
+    """The rule written plainly: split where neighbours (wrapping round) are LINK_M or more apart,
+    starting just after the last such gap."""
+    gaps = np.flatnonzero(np.hypot(*np.diff(points, axis=0, append=points[:1]).T) >= LINK_M)
+    if gaps.size == 0:
+        return [points]
+    rolled = np.roll(points, -(gaps[-1] + 1), axis=0)
+    return np.split(rolled, np.flatnonzero(np.hypot(*np.diff(rolled, axis=0).T) >= LINK_M) + 1)
+
+
+def test_returns_split_into_objects_as_the_rule_says_with_their_centres() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        points = np.cumsum(rng.normal(0.0, 1.3, (int(rng.integers(1, 73)), 2)), axis=0) + rng.uniform(-500, 500, 2)
+        expected, found = _runs_by_numpy(points), _clusters(points)
+        assert len(found) == len(expected)
+        for run, (cluster, centre) in zip(expected, found):
+            assert np.array_equal(cluster, run) and centre == tuple(run.mean(axis=0))
+    assert _clusters(np.empty((0, 2))) == []

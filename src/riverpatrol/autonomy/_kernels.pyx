@@ -197,3 +197,42 @@ def scan_points(double x, double y, double heading_deg, const unsigned short[::1
             points[k, 1] = y + d * cos(bearing)
             k += 1
     return out
+
+
+def clusters(const double[:, ::1] points, double link_m):
+    """Runs of consecutive points (bearing order, wrapping round) less than ``link_m`` apart.
+
+    Returns the points rolled to start just after the last gap (as they are if there is none),
+    the index where each run starts in that order, and each run's centre (summed in order, as
+    numpy's mean over rows does).
+    """
+    cdef Py_ssize_t k = points.shape[0], i, j, r, start = 0, runs = 0
+    for i in range(k):
+        j = (i + 1) % k
+        if hypot(points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]) >= link_m:
+            start = j
+    rolled = np.empty((k, 2))
+    starts_out = np.empty(k, dtype=np.intp)
+    centres_out = np.empty((k, 2))
+    cdef double[:, ::1] out = rolled, centres = centres_out
+    cdef Py_ssize_t[::1] starts = starts_out
+    cdef double sx = 0.0, sy = 0.0
+    cdef Py_ssize_t first = 0
+    for r in range(k):
+        i = (start + r) % k
+        out[r, 0], out[r, 1] = points[i, 0], points[i, 1]
+        if r > 0 and hypot(out[r, 0] - out[r - 1, 0], out[r, 1] - out[r - 1, 1]) >= link_m:
+            starts[runs] = first
+            centres[runs, 0], centres[runs, 1] = sx / (r - first), sy / (r - first)
+            runs += 1
+            first = r
+        if r == first:
+            sx, sy = out[r, 0], out[r, 1]
+        else:
+            sx += out[r, 0]
+            sy += out[r, 1]
+    if k:
+        starts[runs] = first
+        centres[runs, 0], centres[runs, 1] = sx / (k - first), sy / (k - first)
+        runs += 1
+    return rolled, starts_out[:runs], centres_out[:runs]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from riverpatrol.autonomy import _kernels
+
 LINK_M = 2.0  # neighbouring returns closer than this belong to one object
 GATE_M = 3.0  # an object continues a track whose prediction lies within this
 FORGET_S = 1.0  # a track not seen for this long is dropped
@@ -59,8 +61,7 @@ class ObstacleTracker:
         self.tracks = [k for k in self.tracks if t - k.t <= FORGET_S]
         free = list(self.tracks)
         seen: list[Track] = []
-        for cluster in _clusters(points):
-            cx, cy = cluster.mean(axis=0)
+        for cluster, (cx, cy) in _clusters(points):
             best, best_d = None, GATE_M
             for track in free:
                 dt = t - track.t
@@ -94,14 +95,10 @@ def _follow(track: Track, t: float, cx: float, cy: float, cluster: NDArray[np.fl
     track.t, track.x, track.y, track.points, track.hits = t, cx, cy, cluster, track.hits + 1
 
 
-def _clusters(points: NDArray[np.float64]) -> list[NDArray[np.float64]]:
-    """Runs of consecutive points (bearing order, wrapping round) less than LINK_M apart."""
+def _clusters(points: NDArray[np.float64]) -> list[tuple[NDArray[np.float64], tuple[float, float]]]:
+    """Runs of consecutive points (bearing order, wrapping round) less than LINK_M apart, each
+    with its centre."""
     if len(points) == 0:
         return []
-    gaps = np.hypot(*np.diff(points, axis=0, append=points[:1]).T) >= LINK_M
-    breaks = np.flatnonzero(gaps)
-    if breaks.size == 0:
-        return [points]
-    rolled = np.roll(points, -(breaks[-1] + 1), axis=0)  # start just after a break
-    cuts = np.flatnonzero(np.hypot(*np.diff(rolled, axis=0).T) >= LINK_M) + 1
-    return np.split(rolled, cuts)
+    rolled, starts, centres = _kernels.clusters(np.ascontiguousarray(points, float), LINK_M)
+    return list(zip(np.split(rolled, starts[1:]), map(tuple, centres.tolist())))

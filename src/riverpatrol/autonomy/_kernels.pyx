@@ -89,7 +89,7 @@ cdef class Segments:
     def __init__(self, const double[:, ::1] table, const double[::1] vertex_s, const double[::1] widths):
         self.table, self.vertex_s, self.widths = table, vertex_s, widths
         self.gaps = np.empty(table.shape[1])
-        self.pick(0, 1, 0.0, 0.0)
+        self._pick(0, 1, 0.0, 0.0)
 
     def pick_around(self, Py_ssize_t hint, double x, double y, double reach_m):
         """Pick the segments whose chainage lies within ``reach_m`` of segment ``hint``'s, for the focus (x, y)."""
@@ -100,9 +100,9 @@ cdef class Segments:
             lo -= 1
         while hi < vs.shape[0] and vs[hi] < above:
             hi += 1
-        self.pick(max(lo, 0), min(hi, self.table.shape[1]), x, y)
+        self._pick(max(lo, 0), min(hi, self.table.shape[1]), x, y)
 
-    def pick(self, Py_ssize_t lo, Py_ssize_t hi, double x, double y):
+    cdef void _pick(self, Py_ssize_t lo, Py_ssize_t hi, double x, double y) noexcept:
         """Pick segments lo to hi (exclusive) for the focus (x, y)."""
         cdef Py_ssize_t j
         self.lo, self.hi, self.home, self.x, self.y = lo, hi, lo, x, y

@@ -88,9 +88,11 @@ def main(phase_s: float) -> None:
         received, mismatched = _mjpeg_client(station, patrol, phase_s)
         _print("MJPEG client: capture -> received", received, phase_s, f"; strip != header in {mismatched}")
         for kind in ("mjpeg", "webrtc"):
-            shown, misread = asyncio.run(_browser(station, patrol, kind, phase_s))
+            shown, misread, presented = asyncio.run(_browser(station, patrol, kind, phase_s))
+            extra = f"; strip unreadable (CRC) in {misread} reads"
+            extra += f"; {presented:.1f} frames/s presented" if presented is not None else ""
             _print(f"Chromium {'MJPEG <img>' if kind == 'mjpeg' else 'WebRTC <video>'}: capture -> shown", shown,
-                   phase_s, f"; strip unreadable (CRC) in {misread} reads")
+                   phase_s, extra)
         cpu, wall = station.cpu_s() - cpu0, time.monotonic() - wall0
         print(f"station process {cpu:.1f} s CPU over {wall:.1f} s wall ({100 * cpu / wall:.0f}% of a core); "
               f"load average {os.getloadavg()[0]:.1f}")
@@ -120,8 +122,10 @@ def _mjpeg_client(station: Station, patrol: int, duration_s: float) -> tuple[lis
     return delays, mismatched
 
 
-async def _browser(station: Station, patrol: int, kind: str, duration_s: float) -> tuple[list[float], int]:
-    """Delays from capture to screen of the frames whose strip reads true, and how many reads did not."""
+async def _browser(station: Station, patrol: int, kind: str,
+                   duration_s: float) -> tuple[list[float], int, float | None]:
+    """Delays from capture to screen of the frames whose strip reads true, how many reads did not,
+    and (WebRTC) the frames presented a second."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -135,11 +139,10 @@ async def _browser(station: Station, patrol: int, kind: str, duration_s: float) 
         await page.evaluate(_SHOWN, [kind, CODE_X, CODE_Y, CODE_CELL_PX, CODE_BITS])
         await asyncio.sleep(duration_s)
         shown, misread, presented = await page.evaluate("() => [window.shown, window.misread, window.presented]")
-        if presented:
-            print(f"  WebRTC <video>: {(presented[1] - presented[0]) / duration_s:.1f} frames/s presented")
         await browser.close()
     half = 2 ** (CLOCK_BITS - 1)
-    return [(((at - clock + half) % 2**CLOCK_BITS) - half) / 1000 for at, clock in shown[1:]], misread
+    delays = [(((at - clock + half) % 2**CLOCK_BITS) - half) / 1000 for at, clock in shown[1:]]
+    return delays, misread, (presented[1] - presented[0]) / duration_s if presented else None
 
 
 def _print(name: str, delays: list[float], duration_s: float, extra: str) -> None:

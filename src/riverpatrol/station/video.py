@@ -90,7 +90,8 @@ def stamp(jpeg: bytes, t: float, captured_unix: float) -> bytes:
     clock = datetime.fromtimestamp(captured_unix, UTC).strftime("%H:%M:%S.%f")[:-3]
     draw.rectangle((0, 0, image.width, _BAR_PX), fill=(0, 0, 0))
     draw.text((6, 3), f"T+{t:8.1f} s   {clock} UTC", fill=(255, 255, 255), font=_FONT)
-    code = capture_clock(captured_unix) << 8 | _crc8(capture_clock(captured_unix))
+    ms = capture_clock(captured_unix)
+    code = ms << 8 | _crc8(ms)
     for bit in range(CODE_BITS):
         if code >> (CODE_BITS - 1 - bit) & 1:
             x = CODE_X + bit * CODE_CELL_PX

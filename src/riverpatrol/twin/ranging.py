@@ -13,8 +13,8 @@ from numpy.typing import NDArray
 from shapely import Geometry
 
 from riverpatrol.geo.frame import RiverFrame
-from riverpatrol.twin import _kernels
 from riverpatrol.scenario import ObstacleRanging
+from riverpatrol.twin import _kernels
 from riverpatrol.twin.traffic import Traffic
 
 SPACING_M = 0.5  # outline sampling: below a 5° sector's width at 6 m
@@ -67,9 +67,9 @@ class RangingSensor:
         if near is not None:
             clouds.append((np.broadcast_to(near.astype(np.float32), (len(x), *near.shape)), SPACING_M))
         for vessel in self._vessels:
-            cx, cy, _ = vessel.pose(t)
-            if np.hypot(cx - x, cy - y).min() <= self.range_m + vessel.length:
-                clouds.append((self._hull_points(vessel.footprints(t)).astype(np.float32), SPACING_M))
+            pose = vessel.pose(t)
+            if np.hypot(pose[0] - x, pose[1] - y).min() <= self.range_m + vessel.length:
+                clouds.append((self._hull_points(vessel.corners(*pose)).astype(np.float32), SPACING_M))
         best = np.full(len(x) * self.sectors, np.inf, dtype=np.float32)
         step = np.float32(np.deg2rad(self.increment_deg))
         for cloud, spacing in clouds:

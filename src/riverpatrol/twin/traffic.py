@@ -83,7 +83,10 @@ class Vessel:
 
     def footprints(self, t: ArrayLike) -> NDArray[np.float64]:
         """Corner points (times x 4 x 2) of the hull rectangle."""
-        x, y, h = self.pose(t)
+        return self.corners(*self.pose(t))
+
+    def corners(self, x: FloatArray, y: FloatArray, h: FloatArray) -> NDArray[np.float64]:
+        """Corner points (poses x 4 x 2) of the hull rectangle at poses from ``pose``."""
         fwd = np.column_stack([np.cos(h), np.sin(h)])
         side = np.column_stack([-fwd[:, 1], fwd[:, 0]])
         centre = np.column_stack([x, y])
